@@ -1,0 +1,106 @@
+"""The HTTP API: thin FastAPI routes over one Hipbot object, one JSON error shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .assistant import Hipbot
+from .config import Settings, get_settings
+from .schema import ChatReply, ChatRequest
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    """The one error shape: {"error": {"code", "message", "details"}}."""
+    payload: dict[str, Any] = {"code": code, "message": message, "details": details or []}
+    return JSONResponse({"error": payload}, status_code=status)
+
+
+def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """A readable sentence and a list of {field, problem} for each validation failure."""
+    details = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+        problem = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if error.get("type") == "literal_error" and location.endswith("role"):
+            problem = "role must be 'user' or 'assistant'"
+        elif error.get("type") == "too_long" and location == "history":
+            problem = "history may hold at most 20 earlier turns"
+        details.append({"field": location, "problem": problem})
+    message = "; ".join(f"{d['field']}: {d['problem']}" for d in details) or "the request body is invalid"
+    return message, details
+
+
+def get_bot(request: Request) -> Hipbot:
+    """The application object the app was started with."""
+    bot: Hipbot = request.app.state.bot
+    return bot
+
+
+BotDependency = Annotated[Hipbot, Depends(get_bot)]
+
+
+def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> FastAPI:
+    """Build the FastAPI app; the index is loaded (or built) at start-up unless a bot is given."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "bot", None) is None:
+            app.state.bot = Hipbot.from_settings(settings)
+        yield
+
+    app = FastAPI(
+        title="hipbot",
+        version=__version__,
+        summary="Answers hip-pain questions from the store's articles, with cited passages.",
+        lifespan=lifespan,
+    )
+    app.state.bot = bot
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, details = describe_validation(exc)
+        return error_body(422, "invalid_request", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_body(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_body(500, "internal_error", "something went wrong on the server; please try again")
+
+    @app.post("/api/chat", response_model=ChatReply)
+    def chat(body: ChatRequest, bot: BotDependency) -> ChatReply:
+        """Answer a message, given the earlier turns of the conversation (oldest first)."""
+        return bot.reply(body.message, body.history)
+
+    @app.get("/health")
+    def health(bot: BotDependency) -> dict[str, Any]:
+        """Liveness, and a summary of the loaded index."""
+        return {"status": "ok", "version": __version__, "index": bot.manifest_summary()}
+
+    return app

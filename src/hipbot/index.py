@@ -1,0 +1,251 @@
+"""The index on disk: FAISS vectors, passage records, sentence vectors, bm25s arrays and a manifest.
+
+Builds go to a temporary folder beside the live one and are switched in by renaming a symlink, so a
+crash or a kill during a build never leaves a half index and the previous one stays usable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import __version__
+from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
+from .config import Settings
+from .corpus import corpus_hash, load_corpus
+from .embedding import Encoder, model_id
+from .text import lexical_tokens
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+CURRENT = "current"
+FILES = ("manifest.json", "chunks.jsonl", "vectors.faiss", "sentences.npy", "lexical")
+
+
+class IndexUnavailable(RuntimeError):
+    """Base class of index problems; the message says what to do."""
+
+
+class IndexMissing(IndexUnavailable):
+    """No index has been built yet."""
+
+
+class IndexCorrupt(IndexUnavailable):
+    """The index on disk cannot be read."""
+
+
+class ProgressBar(Protocol):
+    """What a build reports to: a bar with a total, advanced as work finishes."""
+
+    def update(self, n: int = 1) -> object: ...
+
+    def close(self) -> None: ...
+
+
+class ProgressFactory(Protocol):
+    """Makes a progress bar for a stage of the build."""
+
+    def __call__(self, total: int, label: str) -> ProgressBar: ...
+
+
+@dataclass
+class LoadedIndex:
+    """An index in memory, ready to search."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: Any  # faiss.Index
+    sentence_vectors: np.ndarray
+    sentence_offsets: list[int]
+    lexical: Any  # bm25s.BM25
+
+    def chunk_sentence_vectors(self, chunk_id: int) -> np.ndarray:
+        """The vectors of one passage's sentences, in order."""
+        start = self.sentence_offsets[chunk_id]
+        return self.sentence_vectors[start : start + len(self.chunks[chunk_id].sentences)]
+
+
+def chunk_params(settings: Settings) -> ChunkParams:
+    """The chunking parameters a settings object asks for."""
+    return ChunkParams(settings.chunk_target_words, settings.chunk_max_words, settings.chunk_min_words)
+
+
+CONTEXT_WORDS = 30
+
+
+def _speaker(prefix: str) -> str:
+    """The speaker named in a transcript unit's prefix ("Name 1:08: ")."""
+    return prefix.rsplit(" ", 2)[0] if prefix.endswith(": ") else ""
+
+
+def embedding_texts(chunks: list[Chunk]) -> list[str]:
+    """What is embedded for each passage: title and section, then the text it follows from, then the
+    passage. A transcript passage is read with the other speaker's last question (the one it answers);
+    any other passage with the end of the passage before it in the same section."""
+    texts: list[str] = []
+    turns: list[tuple[str, str]] = []  # (speaker, text) of the transcript so far
+    for i, chunk in enumerate(chunks):
+        heading = f"{chunk.title}. {chunk.section}." if chunk.section else f"{chunk.title}."
+        previous = chunks[i - 1] if i else None
+        if not previous or previous.file != chunk.file:
+            turns = []
+        context = ""
+        if chunk.kind == "transcript" and chunk.units and _speaker(chunk.units[0].prefix):
+            speaker = _speaker(chunk.units[0].prefix)
+            others = [text for who, text in turns if who and who != speaker]
+            asked = next((t for t in reversed(others) if "?" in t), others[-1] if others else "")
+            context = " ".join(asked[: asked.rfind("?") + 1 or None].split()[-CONTEXT_WORDS:])
+            turns.extend((_speaker(u.prefix), " ".join(u.sentences)) for u in chunk.units)
+        elif previous and previous.file == chunk.file and previous.section == chunk.section:
+            context = " ".join(previous.text.split()[-CONTEXT_WORDS:])
+        texts.append(f"{heading}\n{context}\n{chunk.text}" if context else f"{heading}\n{chunk.text}")
+    return texts
+
+
+def identity(settings: Settings) -> dict[str, Any]:
+    """The manifest fields that decide whether an index matches the corpus and settings."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "corpus_hash": corpus_hash(settings.corpus_dir),
+        "model": model_id(settings.model),
+        "chunking": {**asdict(chunk_params(settings)), "version": CHUNKER_VERSION},
+    }
+
+
+def current_path(index_dir: Path) -> Path:
+    """The live build folder (the `current` link)."""
+    return index_dir / CURRENT
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    """The live index's manifest, or IndexMissing / IndexCorrupt."""
+    path = current_path(index_dir) / "manifest.json"
+    if not current_path(index_dir).exists():
+        raise IndexMissing(f"no index at {index_dir}: run `hipbot index build`")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(
+            f"the index manifest {path} cannot be read ({exc}): run `hipbot index build`"
+        ) from exc
+    return data
+
+
+def stale_reason(settings: Settings) -> str | None:
+    """Why the live index does not match the corpus and settings, or None when it does."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexMissing:
+        return "no index has been built"
+    except IndexCorrupt:
+        return "the index manifest cannot be read"
+    for key, value in identity(settings).items():
+        if manifest.get(key) != value:
+            return f"{key.replace('_', ' ')} changed"
+    return None
+
+
+def build_index(
+    settings: Settings, encoder: Encoder, progress: ProgressFactory | None = None
+) -> dict[str, Any]:
+    """Build the index from the corpus into a temporary folder, then switch it in atomically."""
+    started = time.perf_counter()
+    import bm25s
+    import faiss
+
+    articles = load_corpus(settings.corpus_dir)
+    chunks = chunk_corpus(articles, chunk_params(settings))
+    sentences = [s for chunk in chunks for s in chunk.sentences]
+    passage_texts = embedding_texts(chunks)
+    texts = passage_texts + sentences
+
+    bar = progress(len(texts), "embedding passages") if progress else None
+    vectors = encoder.encode(texts, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    passage_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=settings.index_dir))
+    try:
+        flat = faiss.IndexFlatIP(encoder.dimension)
+        flat.add(passage_vectors)
+        faiss.write_index(flat, str(staging / "vectors.faiss"))
+        np.save(staging / "sentences.npy", sentence_vectors)
+        lexical = bm25s.BM25()
+        lexical.index([lexical_tokens(t) for t in passage_texts], show_progress=False)
+        lexical.save(str(staging / "lexical"), show_progress=False)
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
+        manifest = {
+            **identity(settings),
+            "model_dimension": encoder.dimension,
+            "package_version": __version__,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.perf_counter() - started, 2),
+            "articles": len(articles),
+            "chunks": len(chunks),
+            "sentences": len(sentences),
+            "index_type": "IndexFlatIP",
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _switch_in(settings.index_dir, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info(
+        "built index: %d articles, %d passages in %.1fs",
+        len(articles),
+        len(chunks),
+        manifest["build_seconds"],
+    )
+    return manifest
+
+
+def _switch_in(index_dir: Path, staging: Path) -> None:
+    """Point `current` at the new build with one atomic rename, then remove older builds."""
+    final = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{staging.name[-6:]}"
+    staging.rename(final)
+    link = index_dir / f".current-{final.name}"
+    link.symlink_to(final.name)
+    os.replace(link, current_path(index_dir))
+    for old in index_dir.glob("build-*"):
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load the live index, checking that its parts agree with each other."""
+    import bm25s
+    import faiss
+
+    manifest = read_manifest(index_dir)
+    path = current_path(index_dir).resolve()
+    try:
+        with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
+            chunks = [Chunk.from_record(json.loads(line)) for line in lines]
+        vectors = faiss.read_index(str(path / "vectors.faiss"))
+        sentence_vectors = np.load(path / "sentences.npy")
+        lexical = bm25s.BM25.load(str(path / "lexical"), show_progress=False)
+    except Exception as exc:  # faiss, numpy and json each raise their own types
+        raise IndexCorrupt(f"the index at {path} is corrupt ({exc}): run `hipbot index build`") from exc
+    offsets = np.cumsum([0] + [len(c.sentences) for c in chunks]).tolist()
+    if (
+        vectors.ntotal != len(chunks)
+        or len(sentence_vectors) != offsets[-1]
+        or len(chunks) != manifest.get("chunks")
+    ):
+        raise IndexCorrupt(f"the index at {path} is inconsistent (counts differ): run `hipbot index build`")
+    return LoadedIndex(path, manifest, chunks, vectors, sentence_vectors, offsets, lexical)

@@ -1,0 +1,100 @@
+"""Hybrid retrieval: dense FAISS search and bm25s lexical scores, fused, with a relevance floor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .chunking import Chunk
+from .embedding import Encoder
+from .fusion import fuse, top_indices
+from .index import LoadedIndex
+from .text import lexical_tokens
+
+EXHAUSTIVE_LIMIT = 5000  # below this many passages, every passage gets a dense score
+CANDIDATES = 50  # passages taken from each of the dense and lexical rankings before fusion
+SENTENCE_WEIGHT = 0.2  # share of a passage's semantic score that comes from its best sentence
+
+
+@dataclass
+class Hit:
+    """A passage with its fused score and the two scores it came from."""
+
+    chunk: Chunk
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass
+class Retrieval:
+    """What a search found: ranked hits, whether any is relevant, and the query vector."""
+
+    hits: list[Hit]
+    relevant: bool
+    query_vector: np.ndarray = field(repr=False)
+
+    @property
+    def best(self) -> float:
+        """The top fused score (0 when nothing was found)."""
+        return self.hits[0].score if self.hits else 0.0
+
+
+class Retriever:
+    """Searches one loaded index with one encoder."""
+
+    def __init__(
+        self, index: LoadedIndex, encoder: Encoder, dense_weight: float, min_relevance: float
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.dense_weight = dense_weight
+        self.min_relevance = min_relevance
+
+    def dense_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query to passages (a lower bound for passages not searched)."""
+        total = self.index.vectors.ntotal
+        k = total if total <= EXHAUSTIVE_LIMIT else 4 * CANDIDATES
+        scores, ids = self.index.vectors.search(vector.reshape(1, -1), k)
+        floor = float(scores[0][-1]) if k < total else -1.0
+        dense = np.full(total, floor, dtype=np.float32)
+        valid = ids[0] >= 0
+        dense[ids[0][valid]] = scores[0][valid]
+        return dense
+
+    def lexical_scores(self, text: str) -> np.ndarray:
+        """bm25 scores of every passage for the query's content words."""
+        tokens = lexical_tokens(text)
+        if not tokens:
+            return np.zeros(len(self.index.chunks), dtype=np.float32)
+        return np.asarray(self.index.lexical.get_scores(tokens), dtype=np.float32)
+
+    def sentence_scores(self, vector: np.ndarray, candidates: list[int]) -> np.ndarray:
+        """For each candidate passage, the similarity of its best-matching sentence."""
+        best = np.zeros(len(candidates), dtype=np.float32)
+        for n, chunk_id in enumerate(candidates):
+            best[n] = float(np.max(self.index.chunk_sentence_vectors(chunk_id) @ vector, initial=-1.0))
+        return best
+
+    def search(self, text: str, k: int, penalty: np.ndarray | None = None) -> Retrieval:
+        """Rank passages for a query; `penalty` (per passage) lowers passages that should rank below."""
+        vector = self.encoder.encode([text])[0]
+        dense = self.dense_scores(vector)
+        lexical = self.lexical_scores(text)
+        candidates = sorted(set(top_indices(dense, CANDIDATES)) | set(top_indices(lexical, CANDIDATES)))
+        best_sentence = self.sentence_scores(vector, candidates)
+        semantic = (1 - SENTENCE_WEIGHT) * dense[candidates] + SENTENCE_WEIGHT * best_sentence
+        fused = fuse(semantic, lexical[candidates], self.dense_weight)
+        ranking = fused - penalty[candidates] if penalty is not None else fused
+        hits = [
+            Hit(
+                self.index.chunks[candidates[i]],
+                float(fused[i]),
+                float(dense[candidates[i]]),
+                float(lexical[candidates[i]]),
+            )
+            for i in top_indices(ranking, k)
+        ]
+        relevant = bool(hits) and max(h.score for h in hits) >= self.min_relevance
+        return Retrieval(hits, relevant, vector)

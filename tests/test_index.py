@@ -1,0 +1,72 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hipbot.config import Settings
+from hipbot.embedding import SentenceTransformerEncoder
+from hipbot.index import IndexCorrupt, IndexMissing, build_index, current_path, load_index, stale_reason
+
+
+def test_manifest_describes_the_build(bot) -> None:
+    manifest = bot.index.manifest
+    for key in ("corpus_hash", "model", "model_dimension", "chunking", "package_version", "built_at"):
+        assert manifest[key]
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["model_dimension"] == 384
+    assert manifest["chunks"] == len(bot.index.chunks) == bot.index.vectors.ntotal
+
+
+def test_vectors_are_normalized(bot) -> None:
+    norms = np.linalg.norm(bot.index.sentence_vectors, axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-4)
+
+
+def test_staleness_follows_corpus_and_settings(corpus_copy: Path, tmp_path: Path, encoder) -> None:
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    assert stale_reason(settings) == "no index has been built"
+    with pytest.raises(IndexMissing, match="hipbot index build"):
+        load_index(settings.index_dir)
+    build_index(settings, encoder)
+    assert stale_reason(settings) is None
+    changed = settings.model_copy(update={"chunk_target_words": 90})
+    assert stale_reason(changed) == "chunking changed"
+    article = next(corpus_copy.glob("*.md"))
+    article.write_text(
+        article.read_text(encoding="utf-8") + "\nOne more sentence about hips.\n", encoding="utf-8"
+    )
+    assert stale_reason(settings) == "corpus hash changed"
+
+
+class FailingEncoder:
+    """The real encoder, made to fail part-way, as a crash during a build would."""
+
+    def __init__(self, real: SentenceTransformerEncoder) -> None:
+        self.real = real
+        self.model_id = real.model_id
+        self.dimension = real.dimension
+
+    def encode(self, texts, progress=None):
+        self.real.encode(texts[:4])
+        raise KeyboardInterrupt
+
+
+def test_failed_build_leaves_previous_index_usable(corpus_copy: Path, tmp_path: Path, encoder) -> None:
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    build_index(settings, encoder)
+    before = json.loads((current_path(settings.index_dir) / "manifest.json").read_text())
+    (corpus_copy / "99-extra.md").write_text("---\ntitle: X\nslug: x\nkind: article\n---\n\nHips.\n")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, FailingEncoder(encoder))
+    after = load_index(settings.index_dir)
+    assert after.manifest["built_at"] == before["built_at"]
+    assert not list(settings.index_dir.glob(".build-*"))
+
+
+def test_corrupt_index_names_the_fix(corpus_copy: Path, tmp_path: Path, encoder) -> None:
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    build_index(settings, encoder)
+    (current_path(settings.index_dir) / "vectors.faiss").write_bytes(b"not a faiss file")
+    with pytest.raises(IndexCorrupt, match="run `hipbot index build`"):
+        load_index(settings.index_dir)

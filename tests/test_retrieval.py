@@ -1,0 +1,100 @@
+import pytest
+
+from hipbot.conversation import is_followup, resolve_query
+from hipbot.fusion import fuse, saturate, top_indices
+from hipbot.schema import Turn
+
+# Questions written for these tests (none from an evaluation file), each with the section that answers it.
+ANSWERED = [
+    ("What stretch targets the rectus femoris with my foot against a wall?", "Couch Stretch"),
+    ("Which sitting positions can ease sciatica at my desk?", None),
+    ("Why does my psoas pull my spine into an arch?", None),
+    ("What does a painful clicking hip while riding a bike mean?", "1. Snapping hip syndrome in cyclists"),
+    (
+        "Is surgery usually needed for sciatica and lower back pain?",
+        "Do I need surgery for my lower back pain and sciatica?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "section"), ANSWERED)
+def test_questions_find_their_passage(bot, question: str, section: str | None) -> None:
+    found = bot.retriever.search(question, 5)
+    assert found.relevant
+    if section:
+        assert section in [hit.chunk.section for hit in found.hits[:3]]
+    assert found.hits[0].score >= found.hits[-1].score
+
+
+def test_topic_words_reach_the_right_article(bot) -> None:
+    cases = {
+        "sciatic nerve pain when sitting": "sciatica",
+        "hip pain on long road trips": "drive",
+        "yoga poses and tight hip flexors": "yoga",
+        "pedaling and hip flexor pain": "cycling",
+    }
+    for question, file_part in cases.items():
+        hits = bot.retriever.search(question, 5).hits
+        assert file_part in hits[0].chunk.file, (question, hits[0].chunk.file)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I bake sourdough bread at home?",
+        "Which python web framework should I learn?",
+        "What time does the football match start tonight?",
+        "Translate 'good morning' into Spanish",
+    ],
+)
+def test_unrelated_questions_find_nothing_relevant(bot, question: str) -> None:
+    assert not bot.retriever.search(question, 5).relevant
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("how long should I hold it?", True),
+        ("and if I cycle?", True),
+        ("what about after?", True),
+        ("why would that happen?", True),
+        ("How should I adjust my car seat to stop hip pain on long drives?", False),
+        ("Which muscles make up the iliopsoas and what do they do?", False),
+    ],
+)
+def test_followup_detection(message: str, expected: bool) -> None:
+    assert is_followup(message) is expected
+
+
+def test_followup_is_resolved_with_the_earlier_user_turn() -> None:
+    history = [
+        Turn(role="user", content="Which stretches help tight hips from cycling?"),
+        Turn(role="assistant", content="Stretch often."),
+    ]
+    assert resolve_query("how often?", history) == "Which stretches help tight hips from cycling? how often?"
+    assert resolve_query("how often?", []) == "how often?"
+    standalone = "What are the best sitting positions for sciatica at a desk?"
+    assert resolve_query(standalone, history) == standalone
+
+
+def test_followup_changes_what_is_found(bot) -> None:
+    history = [
+        Turn(role="user", content="I get sciatica from sitting all day at work, what helps?"),
+        Turn(role="assistant", content="…"),
+    ]
+    alone = bot.reply("how often should I get up?")
+    with_history = bot.reply("how often should I get up?", history)
+    assert with_history.passages
+    assert "sciatica" in with_history.passages[0].source
+    assert [p.source for p in alone.passages] != [p.source for p in with_history.passages]
+
+
+def test_fusion_is_absolute_and_ordered() -> None:
+    import numpy as np
+
+    assert saturate(np.array([0.0]))[0] == 0.0
+    assert 0.49 < saturate(np.array([6.0]))[0] < 0.51
+    fused = fuse(np.array([0.5, 0.2]), np.array([0.0, 30.0]), 0.8)
+    assert fused[0] == pytest.approx(0.4)
+    assert top_indices(np.array([0.1, 0.9, 0.5]), 2) == [1, 2]
+    assert top_indices(np.array([]), 3) == []
