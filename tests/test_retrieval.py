@@ -19,7 +19,7 @@ ANSWERED = [
 
 @pytest.mark.parametrize(("question", "section"), ANSWERED)
 def test_questions_find_their_passage(bot, question: str, section: str | None) -> None:
-    found = bot.retriever.search(question, 5)
+    found = bot.retriever.search([question], 5)
     assert found.relevant
     if section:
         assert section in [hit.chunk.section for hit in found.hits[:3]]
@@ -34,7 +34,7 @@ def test_topic_words_reach_the_right_article(bot) -> None:
         "pedaling and hip flexor pain": "cycling",
     }
     for question, file_part in cases.items():
-        hits = bot.retriever.search(question, 5).hits
+        hits = bot.retriever.search([question], 5).hits
         assert file_part in hits[0].chunk.file, (question, hits[0].chunk.file)
 
 
@@ -48,7 +48,7 @@ def test_topic_words_reach_the_right_article(bot) -> None:
     ],
 )
 def test_unrelated_questions_find_nothing_relevant(bot, question: str) -> None:
-    assert not bot.retriever.search(question, 5).relevant
+    assert not bot.retriever.search([question], 5).relevant
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 from .answer import NOT_FOUND, answer_candidates, compose_answer, disclaimer, passages_from_hits, suggestions
 from .config import Settings
-from .conversation import resolve_query
+from .conversation import search_texts
 from .embedding import Encoder, SentenceTransformerEncoder
 from .index import LoadedIndex, ProgressFactory, build_index, load_index, stale_reason
 from .retrieval import Retriever
@@ -54,8 +54,8 @@ class Hipbot:
 
     def reply(self, message: str, history: Sequence[Turn] = ()) -> ChatReply:
         """Answer one message, using the earlier turns the client sent."""
-        query = resolve_query(message, history)
-        found = self.retriever.search(query, self.settings.top_k)
+        texts = search_texts(message, history)
+        found = self.retriever.search(texts, self.settings.top_k)
         if not found.relevant:
             return ChatReply(
                 answer=NOT_FOUND,
@@ -65,7 +65,7 @@ class Hipbot:
                 disclaimer=self.disclaimer,
                 suggestions=[],
             )
-        candidates = answer_candidates(self.index, found.hits, found.query_vector, query)
+        candidates = answer_candidates(self.index, found.hits, found.query_vector, texts[-1])
         return ChatReply(
             answer=compose_answer(candidates),
             passages=passages_from_hits(found.hits),

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, le=10)
     dense_weight: float = Field(0.8, ge=0.0, le=1.0)
-    min_relevance: float = Field(0.42, description="Fused score a passage needs to count as relevant.")
+    min_relevance: float = Field(0.30, description="Fused score a passage needs to count as relevant.")
 
     region: Region = "US"
     host: str = "127.0.0.1"

@@ -37,3 +37,10 @@ def resolve_query(message: str, history: Sequence[Turn]) -> str:
     if not earlier or not is_followup(message):
         return message
     return f"{earlier[-1]} {message}"
+
+
+def search_texts(message: str, history: Sequence[Turn]) -> list[str]:
+    """The phrasings to search: a follow-up is searched both with its context and on its own, so the
+    earlier turn gives the topic without drowning what is newly asked."""
+    query = resolve_query(message, history)
+    return [query] if query == message else [query, message]

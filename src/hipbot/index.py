@@ -27,7 +27,7 @@ from .text import lexical_tokens
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "current"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.faiss", "sentences.npy", "lexical")
 
@@ -106,6 +106,8 @@ def embedding_texts(chunks: list[Chunk]) -> list[str]:
             others = [text for who, text in turns if who and who != speaker]
             asked = next((t for t in reversed(others) if "?" in t), others[-1] if others else "")
             context = " ".join(asked[: asked.rfind("?") + 1 or None].split()[-CONTEXT_WORDS:])
+            if previous and previous.units and previous.units[-1].prefix == chunk.units[0].prefix:
+                context += "\n" + " ".join(previous.text.split()[-CONTEXT_WORDS:])
             turns.extend((_speaker(u.prefix), " ".join(u.sentences)) for u in chunk.units)
         elif previous and previous.file == chunk.file and previous.section == chunk.section:
             context = " ".join(previous.text.split()[-CONTEXT_WORDS:])

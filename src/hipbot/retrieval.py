@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ from .chunking import Chunk
 from .embedding import Encoder
 from .fusion import fuse, top_indices
 from .index import LoadedIndex
-from .text import lexical_tokens
+from .text import query_tokens
 
 EXHAUSTIVE_LIMIT = 5000  # below this many passages, every passage gets a dense score
 CANDIDATES = 50  # passages taken from each of the dense and lexical rankings before fusion
@@ -65,7 +66,7 @@ class Retriever:
 
     def lexical_scores(self, text: str) -> np.ndarray:
         """bm25 scores of every passage for the query's content words."""
-        tokens = lexical_tokens(text)
+        tokens = query_tokens(text)
         if not tokens:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self.index.lexical.get_scores(tokens), dtype=np.float32)
@@ -77,24 +78,29 @@ class Retriever:
             best[n] = float(np.max(self.index.chunk_sentence_vectors(chunk_id) @ vector, initial=-1.0))
         return best
 
-    def search(self, text: str, k: int, penalty: np.ndarray | None = None) -> Retrieval:
-        """Rank passages for a query; `penalty` (per passage) lowers passages that should rank below."""
-        vector = self.encoder.encode([text])[0]
-        dense = self.dense_scores(vector)
-        lexical = self.lexical_scores(text)
-        candidates = sorted(set(top_indices(dense, CANDIDATES)) | set(top_indices(lexical, CANDIDATES)))
-        best_sentence = self.sentence_scores(vector, candidates)
-        semantic = (1 - SENTENCE_WEIGHT) * dense[candidates] + SENTENCE_WEIGHT * best_sentence
-        fused = fuse(semantic, lexical[candidates], self.dense_weight)
+    def search(self, texts: Sequence[str], k: int, penalty: np.ndarray | None = None) -> Retrieval:
+        """Rank passages for one or more phrasings of a query (their scores are averaged);
+        `penalty` (per passage) lowers passages that should rank below the rest."""
+        vectors = self.encoder.encode(list(texts))
+        dense = [self.dense_scores(vector) for vector in vectors]
+        lexical = [self.lexical_scores(text) for text in texts]
+        pools = [set(top_indices(scores, CANDIDATES)) for scores in (*dense, *lexical)]
+        candidates = sorted(set().union(*pools))
+        fused = np.zeros(len(candidates), dtype=np.float32)
+        for vector, dense_scores, lexical_scores in zip(vectors, dense, lexical, strict=True):
+            best_sentence = self.sentence_scores(vector, candidates)
+            semantic = (1 - SENTENCE_WEIGHT) * dense_scores[candidates] + SENTENCE_WEIGHT * best_sentence
+            fused += fuse(semantic, lexical_scores[candidates], self.dense_weight) / len(texts)
         ranking = fused - penalty[candidates] if penalty is not None else fused
         hits = [
             Hit(
                 self.index.chunks[candidates[i]],
                 float(fused[i]),
-                float(dense[candidates[i]]),
-                float(lexical[candidates[i]]),
+                float(np.mean([d[candidates[i]] for d in dense])),
+                float(np.mean([lex[candidates[i]] for lex in lexical])),
             )
             for i in top_indices(ranking, k)
         ]
         relevant = bool(hits) and max(h.score for h in hits) >= self.min_relevance
-        return Retrieval(hits, relevant, vector)
+        query_vector = vectors.mean(axis=0)
+        return Retrieval(hits, relevant, query_vector / max(float(np.linalg.norm(query_vector)), 1e-9))

@@ -69,7 +69,45 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalize(text).lower().replace("'", ""))
 
 
+# Everyday words people type, and the words the articles use for the same thing (added to queries).
+LAY_TERMS = {
+    "outer": "outside",
+    "inner": "inside",
+    "bum": "glute",
+    "buttock": "glute",
+    "buttocks": "glutes",
+    "operation": "surgery",
+    "op": "surgery",
+    "physio": "physical therapist",
+    "physiotherapist": "physical therapist",
+    "pt": "physical therapist",
+    "bike": "cycling",
+    "biking": "cycling",
+    "cyclist": "cycling",
+    "spin": "cycling",
+    "car": "driving",
+    "commute": "driving",
+    "jog": "running",
+    "jogging": "running",
+    "runner": "running",
+    "bendy": "flexible",
+    "stiff": "tight",
+    "sore": "pain",
+    "ache": "pain",
+    "aches": "pain",
+    "achy": "pain",
+    "hurts": "pain",
+}
+
+
 def lexical_tokens(text: str) -> list[str]:
     """Stemmed content words, the unit of the lexical index."""
     stemmer = _stemmer()
     return [stemmer.stemWord(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def query_tokens(text: str) -> list[str]:
+    """A query's lexical tokens, with the articles' words added for everyday ones."""
+    expanded = words(text)
+    expanded += [extra for w in expanded if w in LAY_TERMS for extra in LAY_TERMS[w].split()]
+    return lexical_tokens(" ".join(expanded))
