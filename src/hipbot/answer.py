@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from .chunking import Chunk
 from .index import LoadedIndex
 from .retrieval import Hit
+from .safety import emergency_number
 from .schema import Passage
 from .text import lexical_tokens, word_count
 
@@ -27,6 +29,7 @@ SCOPE_NOTE = (
     "driving, cycling, yoga, and recovery after surgery, answering from the store's articles."
 )
 NOT_FOUND = "I couldn't find anything about that in the articles I answer from. " + SCOPE_NOTE
+OUT_OF_SCOPE = "That's outside what I can help with. " + SCOPE_NOTE
 MAX_ANSWER_SENTENCES = 3
 MAX_ANSWER_WORDS = 90
 MIN_SENTENCE_WORDS = 6
@@ -36,7 +39,7 @@ _NUMBERING = re.compile(r"^\d+\.\s+")
 
 def disclaimer(region: str) -> str:
     """General-information disclaimer with the region's emergency number; it names no product."""
-    number = EMERGENCY_NUMBERS.get(region, "112")
+    number = emergency_number(region)
     return (
         "This is general information from the store's articles, not medical advice, and it cannot diagnose "
         "you. See a doctor or physiotherapist about pain that persists or worries you. "
@@ -119,17 +122,22 @@ def compose_answer(candidates: list[Candidate]) -> str:
 
 
 def suggestions(
-    chunks: list[Chunk], hits: list[Hit], asked: str, exclude: set[str] | None = None, limit: int = 3
+    chunks: list[Chunk],
+    hits: list[Hit],
+    asked: str,
+    skip: Callable[[str], bool] | None = None,
+    limit: int = 3,
 ) -> list[str]:
     """Follow-up questions from the headings and FAQ questions nearest the top passage in its article."""
     if not hits:
         return []
     top = hits[0].chunk
     shown = {hit.chunk.section for hit in hits[:3]}
-    exclude = exclude or set()
     seen: dict[str, int] = {}
     for chunk in chunks:
-        if chunk.file != top.file or not chunk.section or chunk.section in shown or chunk.section in exclude:
+        if chunk.file != top.file or not chunk.section or chunk.section in shown:
+            continue
+        if skip and skip(chunk.section):
             continue
         distance = abs(chunk.position - top.position)
         seen[chunk.section] = min(distance, seen.get(chunk.section, distance))

@@ -6,13 +6,32 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from .answer import NOT_FOUND, answer_candidates, compose_answer, disclaimer, passages_from_hits, suggestions
+from .answer import (
+    NOT_FOUND,
+    OUT_OF_SCOPE,
+    answer_candidates,
+    compose_answer,
+    disclaimer,
+    passages_from_hits,
+    suggestions,
+)
 from .config import Settings
-from .conversation import search_texts
+from .conversation import search_texts, user_turns
 from .embedding import Encoder, SentenceTransformerEncoder
 from .index import LoadedIndex, ProgressFactory, build_index, load_index, stale_reason
+from .promotion import (
+    STORE_NOTE,
+    STORE_PAGES,
+    hidden_sentences,
+    is_commerce_question,
+    is_product_question,
+    promotion_penalties,
+    sentence_flags,
+)
 from .retrieval import Retriever
-from .schema import ChatReply, Safety, Turn
+from .safety import Triage, triage
+from .schema import ChatReply, Passage, Turn
+from .scope import classify_scope
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +57,7 @@ class Hipbot:
         self.encoder = encoder
         self.retriever = Retriever(index, encoder, settings.dense_weight, settings.min_relevance)
         self.disclaimer = disclaimer(settings.region)
+        self.promotion_penalties = promotion_penalties(index.chunks)
 
     @classmethod
     def from_settings(cls, settings: Settings, progress: ProgressFactory | None = None) -> Hipbot:
@@ -53,24 +73,54 @@ class Hipbot:
         return summary
 
     def reply(self, message: str, history: Sequence[Turn] = ()) -> ChatReply:
-        """Answer one message, using the earlier turns the client sent."""
+        """Answer one message, using the earlier turns the client sent: safety first, then scope, then
+        the cited answer."""
+        triaged = triage([*user_turns(history), message], self.settings.region)
+        if triaged.escalated:
+            return self._reply(triaged.message or "", safety=triaged)
+        scope = classify_scope(message)
+        if not scope.in_scope:
+            return self._reply(OUT_OF_SCOPE, safety=triaged, in_scope=False)
+        if is_commerce_question(message):
+            return self._reply(STORE_PAGES, safety=triaged)
+        product_question = is_product_question(message)
         texts = search_texts(message, history)
-        found = self.retriever.search(texts, self.settings.top_k)
+        penalty = None if product_question else self.promotion_penalties
+        found = self.retriever.search(texts, self.settings.top_k, penalty)
         if not found.relevant:
-            return ChatReply(
-                answer=NOT_FOUND,
-                passages=[],
-                safety=Safety(),
-                in_scope=False,
-                disclaimer=self.disclaimer,
-                suggestions=[],
-            )
-        candidates = answer_candidates(self.index, found.hits, found.query_vector, texts[-1])
-        return ChatReply(
-            answer=compose_answer(candidates),
-            passages=passages_from_hits(found.hits),
-            safety=Safety(),
-            in_scope=True,
-            disclaimer=self.disclaimer,
-            suggestions=suggestions(self.index.chunks, found.hits, message),
+            return self._reply(NOT_FOUND, safety=triaged, in_scope=False)
+        hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product_question) for hit in found.hits}
+        candidates = answer_candidates(self.index, found.hits, found.query_vector, texts[-1], hidden)
+        notes = [triaged.message or "", *scope.notes, compose_answer(candidates)]
+        if product_question:
+            notes.append(STORE_NOTE)
+        return self._reply(
+            " ".join(note for note in notes if note),
+            safety=triaged,
+            passages=passages_from_hits(found.hits, hidden),
+            suggestions=suggestions(
+                self.index.chunks, found.hits, message, skip=None if product_question else sells
+            ),
         )
+
+    def _reply(
+        self,
+        answer: str,
+        safety: Triage,
+        in_scope: bool = True,
+        passages: list[Passage] | None = None,
+        suggestions: list[str] | None = None,
+    ) -> ChatReply:
+        return ChatReply(
+            answer=answer,
+            passages=passages or [],
+            safety=safety.to_safety(),
+            in_scope=in_scope,
+            disclaimer=self.disclaimer,
+            suggestions=suggestions or [],
+        )
+
+
+def sells(text: str) -> bool:
+    """Whether a heading names a product or talks of buying (never suggested after a health question)."""
+    return bool(sentence_flags(text))

@@ -49,7 +49,7 @@ class Chunk:
     anchor: str
     position: int
     units: list[Unit]
-    promo: list[list[bool]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # per sentence: "p" product, "c" commercial
 
     @property
     def source(self) -> str:

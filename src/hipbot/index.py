@@ -23,6 +23,7 @@ from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
 from .config import Settings
 from .corpus import corpus_hash, load_corpus
 from .embedding import Encoder, model_id
+from .promotion import mark_chunk, promotion_fingerprint
 from .text import lexical_tokens
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ def identity(settings: Settings) -> dict[str, Any]:
         "corpus_hash": corpus_hash(settings.corpus_dir),
         "model": model_id(settings.model),
         "chunking": {**asdict(chunk_params(settings)), "version": CHUNKER_VERSION},
+        "promotion_rules": promotion_fingerprint(),
     }
 
 
@@ -168,6 +170,8 @@ def build_index(
 
     articles = load_corpus(settings.corpus_dir)
     chunks = chunk_corpus(articles, chunk_params(settings))
+    for chunk in chunks:
+        mark_chunk(chunk)
     sentences = [s for chunk in chunks for s in chunk.sentences]
     passage_texts = embedding_texts(chunks)
     texts = passage_texts + sentences
