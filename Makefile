@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup serve ask index test lint clean
+.PHONY: setup serve ask index test lint chromium bench clean
 
 # The CPU build of torch goes in first: a bare `torch` requirement would pull several GB of CUDA packages.
 $(BIN)/hipbot: pyproject.toml
@@ -25,12 +25,19 @@ serve: setup
 ask: setup
 	$(BIN)/hipbot ask "$(Q)"
 
+bench: setup
+	$(BIN)/hipbot bench
+
 lint: setup
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/mypy
 
-test: lint
+# Browser tests drive Debian's Chromium (a test tool's own browser download does not work offline).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: lint chromium
 	$(BIN)/pytest
 
 clean:

@@ -29,10 +29,10 @@ def encoder(settings: Settings) -> SentenceTransformerEncoder:
 
 @pytest.fixture(scope="session")
 def bot(settings: Settings, encoder: SentenceTransformerEncoder) -> Hipbot:
-    from hipbot.assistant import ensure_index
+    from hipbot.assistant import ensure_index, query_encoder
 
     index, _ = ensure_index(settings, encoder)
-    return Hipbot(settings, index, encoder)
+    return Hipbot(settings, index, query_encoder(settings, index))
 
 
 @pytest.fixture(scope="session")

@@ -98,9 +98,21 @@ def answer_candidates(
     return candidates
 
 
+# Sentences about the article itself ("In this article, you'll learn ...") answer nothing.
+_ABOUT_THE_ARTICLE = re.compile(
+    r"\b(in this (article|blog|post|interview)|you(’|')ll learn|keep reading|read on|"
+    r"let(’|')s (take a look|find out|learn)|here are (several|some|a few|three|four)|below\b)",
+    re.IGNORECASE,
+)
+
+
 def _quotable(sentence: str) -> bool:
-    """A sentence worth quoting on its own: long enough, and not a question."""
-    return word_count(sentence) >= MIN_SENTENCE_WORDS and not sentence.rstrip().endswith("?")
+    """A sentence worth quoting on its own: long enough, not a question, not about the article itself."""
+    return (
+        word_count(sentence) >= MIN_SENTENCE_WORDS
+        and not sentence.rstrip().endswith("?")
+        and not _ABOUT_THE_ARTICLE.search(sentence)
+    )
 
 
 def compose_answer(candidates: list[Candidate]) -> str:
@@ -121,8 +133,17 @@ def compose_answer(candidates: list[Candidate]) -> str:
     return " ".join(f"{c.text} [{c.passage}]" for c in chosen)
 
 
+def section_positions(chunks: list[Chunk]) -> dict[str, list[tuple[str, int]]]:
+    """Per article file, each passage's section heading and position (for follow-up suggestions)."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for chunk in chunks:
+        if chunk.section:
+            out.setdefault(chunk.file, []).append((chunk.section, chunk.position))
+    return out
+
+
 def suggestions(
-    chunks: list[Chunk],
+    sections: dict[str, list[tuple[str, int]]],
     hits: list[Hit],
     asked: str,
     skip: Callable[[str], bool] | None = None,
@@ -134,13 +155,11 @@ def suggestions(
     top = hits[0].chunk
     shown = {hit.chunk.section for hit in hits[:3]}
     seen: dict[str, int] = {}
-    for chunk in chunks:
-        if chunk.file != top.file or not chunk.section or chunk.section in shown:
+    for section, position in sections.get(top.file, []):
+        if section in shown or (skip and skip(section)):
             continue
-        if skip and skip(chunk.section):
-            continue
-        distance = abs(chunk.position - top.position)
-        seen[chunk.section] = min(distance, seen.get(chunk.section, distance))
+        distance = abs(position - top.position)
+        seen[section] = min(distance, seen.get(section, distance))
     asked_norm = asked.strip().lower()
     ranked = sorted(seen, key=lambda s: (not s.endswith("?"), seen[s]))
     out = [_NUMBERING.sub("", s) for s in ranked if s.strip().lower() != asked_norm]

@@ -16,7 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .assistant import Hipbot
 from .config import Settings, get_settings
-from .schema import ChatReply, ChatRequest
+from .privacy import AccessLog, QuestionLog
+from .protection import MAX_BODY_BYTES, BodySizeLimit, RateLimit, SecurityHeaders
+from .schema import ChatReply, ChatRequest, ErrorBody
+from .web import add_widget_routes
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +73,26 @@ def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> F
         lifespan=lifespan,
     )
     app.state.bot = bot
+    questions = QuestionLog(settings.question_log) if settings.log_questions else None
+    # Added innermost first: access log, security headers, CORS, body limit, rate limit, then the app.
+    if settings.rate_limit > 0:
+        app.add_middleware(
+            RateLimit,
+            rate=settings.rate_limit,
+            burst=settings.rate_burst,
+            trusted_proxies=settings.trusted_proxies,
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
+            expose_headers=["Retry-After"],
         )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -85,7 +101,8 @@ def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> F
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        code = codes.get(exc.status_code, "http_error")
         return error_body(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
@@ -93,14 +110,23 @@ def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> F
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_body(500, "internal_error", "something went wrong on the server; please try again")
 
-    @app.post("/api/chat", response_model=ChatReply)
+    errors: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": text}
+        for status, text in ((413, "Body over 64 KiB"), (422, "Invalid request"), (429, "Rate limited"))
+    }
+
+    @app.post("/api/chat", response_model=ChatReply, responses=errors)
     def chat(body: ChatRequest, bot: BotDependency) -> ChatReply:
         """Answer a message, given the earlier turns of the conversation (oldest first)."""
-        return bot.reply(body.message, body.history)
+        reply = bot.reply(body.message, body.history)
+        if questions:
+            questions.record(body.message, reply)
+        return reply
 
     @app.get("/health")
     def health(bot: BotDependency) -> dict[str, Any]:
         """Liveness, and a summary of the loaded index."""
         return {"status": "ok", "version": __version__, "index": bot.manifest_summary()}
 
+    add_widget_routes(app)
     return app

@@ -13,12 +13,13 @@ from .answer import (
     compose_answer,
     disclaimer,
     passages_from_hits,
+    section_positions,
     suggestions,
 )
 from .config import Settings
 from .conversation import search_texts, user_turns
-from .embedding import Encoder, SentenceTransformerEncoder
-from .index import LoadedIndex, ProgressFactory, build_index, load_index, stale_reason
+from .embedding import ONNX_FILE, Encoder, ModelError, OnnxEncoder, SentenceTransformerEncoder
+from .index import ENCODER_DIR, LoadedIndex, ProgressFactory, build_index, load_index, stale_reason
 from .promotion import (
     STORE_NOTE,
     STORE_PAGES,
@@ -48,6 +49,17 @@ def ensure_index(
     return load_index(settings.index_dir), encoder
 
 
+def query_encoder(settings: Settings, index: LoadedIndex) -> Encoder:
+    """The encoder for questions: ONNX Runtime when the index carries an export (no torch import),
+    else sentence-transformers."""
+    folder = index.path / ENCODER_DIR
+    if settings.encoder != "torch" and (folder / ONNX_FILE).exists():
+        return OnnxEncoder(folder, settings.model)
+    if settings.encoder == "onnx":
+        raise ModelError(f"the index at {index.path} has no ONNX encoder: run `hipbot index build`")
+    return SentenceTransformerEncoder(settings.model)
+
+
 class Hipbot:
     """Answers questions from one index; holds no conversation state between calls."""
 
@@ -55,15 +67,18 @@ class Hipbot:
         self.settings = settings
         self.index = index
         self.encoder = encoder
-        self.retriever = Retriever(index, encoder, settings.dense_weight, settings.min_relevance)
+        self.retriever = Retriever(
+            index, encoder, settings.dense_weight, settings.min_relevance, settings.query_cache_size
+        )
         self.disclaimer = disclaimer(settings.region)
         self.promotion_penalties = promotion_penalties(index.chunks)
+        self.sections = section_positions(index.chunks)
 
     @classmethod
     def from_settings(cls, settings: Settings, progress: ProgressFactory | None = None) -> Hipbot:
-        """Load (building when needed) the index and the encoder the settings name."""
-        index, encoder = ensure_index(settings, progress=progress)
-        return cls(settings, index, encoder or SentenceTransformerEncoder(settings.model))
+        """Load (building when needed) the index and the query encoder the settings name."""
+        index, _ = ensure_index(settings, progress=progress)
+        return cls(settings, index, query_encoder(settings, index))
 
     def manifest_summary(self) -> dict[str, Any]:
         """What `/health` and `hipbot index info` show about the loaded index."""
@@ -99,7 +114,7 @@ class Hipbot:
             safety=triaged,
             passages=passages_from_hits(found.hits, hidden),
             suggestions=suggestions(
-                self.index.chunks, found.hits, message, skip=None if product_question else sells
+                self.sections, found.hits, message, skip=None if product_question else sells
             ),
         )
 

@@ -125,11 +125,10 @@ def render_reply(reply: ChatReply) -> str:
     return "\n".join(out)
 
 
-def setup_logging(verbose: bool) -> None:
-    """Log to stderr: warnings by default, progress detail with --verbose."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+def setup_logging(verbose: bool, level: str | None = None) -> None:
+    """Log to stderr: warnings by default, progress detail with --verbose, or the server's level."""
+    chosen = level.upper() if level else ("INFO" if verbose else "WARNING")
+    logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,21 +192,123 @@ def chat(**options: Any) -> None:
     envvar="HIPBOT_PORT",
     help="Port to listen on.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="HIPBOT_WORKERS",
+    help="Worker processes, each with its own copy of the index.",
+)
 @settings_options
-def serve(host: str, port: int, **options: Any) -> None:
+def serve(host: str, port: int, workers: int, **options: Any) -> None:
     """Run the chat API (and its docs at /docs) with uvicorn."""
+    import os
+
     import uvicorn
 
     from .api import create_app
 
     settings = make_settings(host=host, port=port, **options)
+    setup_logging(False, settings.log_level)
     with friendly_errors():
         bot = load_bot(settings)
-    app = create_app(settings, bot=bot)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(
-        f"hipbot is answering at http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True
+        f"hipbot is answering at http://{shown}:{port}/ (demo store page with the chat widget; "
+        f"API docs: http://{shown}:{port}/docs)",
+        err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings, bot=bot),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            log_config=None,
+        )
+        return
+    del bot  # each worker loads the (now built) index itself
+    for name, value in options.items():
+        if value is not None:
+            os.environ[f"HIPBOT_{name.upper()}"] = str(value)
+    uvicorn.run(
+        "hipbot.cli:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+def worker_app() -> Any:
+    """The app of one uvicorn worker process (its entry point, so it sets up logging)."""
+    from .api import create_app
+    from .config import get_settings
+
+    configure_offline()
+    setup_logging(False, get_settings().log_level)
+    return create_app()
+
+
+@main.command()
+@click.option(
+    "--requests",
+    default=400,
+    show_default=True,
+    type=click.IntRange(1, 100000),
+    help="HTTP requests per concurrency level (bounded by --seconds too).",
+)
+@click.option(
+    "--seconds",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="Time bound per concurrency level.",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16), help="uvicorn workers.")
+@click.option(
+    "--encoder",
+    type=click.Choice(["auto", "onnx", "torch"]),
+    envvar="HIPBOT_ENCODER",
+    help="Query encoder to measure.  [env: HIPBOT_ENCODER]",
+)
+@click.option("--build/--no-build", default=True, show_default=True, help="Also time a full index build.")
+@click.option(
+    "--scale",
+    default=0,
+    type=click.IntRange(0, 1000),
+    help="Instead: build a synthetic corpus this many times larger and time build and queries.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@settings_options
+def bench(
+    requests: int,
+    seconds: float,
+    workers: int,
+    encoder: str | None,
+    build: bool,
+    scale: int,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Measure build time, latency, throughput, cold start and memory on this machine."""
+    from . import bench as benchmark
+
+    settings = make_settings(encoder=encoder, **options)
+    with friendly_errors():
+        load_bot(settings)  # the index must exist before timing anything
+        if scale:
+            result = benchmark.run_scale(settings, scale)
+        else:
+            result = benchmark.run_benchmark(settings, requests, seconds, workers, build)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(benchmark.render_scale(result) if scale else benchmark.render_table(result))
 
 
 @main.group()

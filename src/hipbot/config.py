@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default_factory=lambda: _project_dir("corpus"))
     index_dir: Path = Field(default_factory=lambda: _project_dir("index"))
     model: str = Field(DEFAULT_MODEL, description="Embedding model: a local path or a model name.")
+    encoder: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="Query encoder: ONNX Runtime when the index has an export (auto), or always torch.",
+    )
 
     chunk_target_words: int = Field(110, ge=20, le=250)
     chunk_max_words: int = Field(200, ge=40, le=250)
@@ -39,11 +43,27 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.8, ge=0.0, le=1.0)
     min_relevance: float = Field(0.30, description="Fused score a passage needs to count as relevant.")
 
+    query_cache_size: int = Field(1024, ge=0, description="Query vectors kept for repeated questions.")
+
     region: Region = "US"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     allowed_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+
+    rate_limit: float = Field(
+        0.0, ge=0, description="Chat requests per second per client; 0 (default) is off."
+    )
+    rate_burst: int = Field(
+        20, ge=1, description="Requests a client may send at once before the rate applies."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy addresses or networks whose X-Forwarded-For is believed."
+    )
+    log_questions: bool = Field(
+        False, description="Keep scrubbed questions in question_log (off by default)."
+    )
+    question_log: Path = Field(default_factory=lambda: _project_dir("index") / "questions.jsonl")
 
 
 @lru_cache(maxsize=1)

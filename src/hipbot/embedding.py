@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -91,6 +94,102 @@ class SentenceTransformerEncoder:
             batch = texts[start : start + self.batch_size]
             vectors = self._model.encode(batch, batch_size=self.batch_size, convert_to_numpy=True)
             out[start : start + len(batch)] = vectors
+            if progress:
+                progress(len(batch))
+        return normalize_rows(out)
+
+
+ONNX_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def max_sequence_length(location: Path) -> int:
+    """The model's token limit, as sentence-transformers reads it."""
+    config = location / "sentence_bert_config.json"
+    if config.exists():
+        return int(json.loads(config.read_text(encoding="utf-8")).get("max_seq_length", 256))
+    return 256
+
+
+def export_onnx(location: Path, target: Path) -> None:
+    """Export a sentence-transformers folder's transformer to ONNX, with its tokenizer (needs torch)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    target.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(location)).eval()
+    sample = AutoTokenizer.from_pretrained(str(location))(
+        ["a hip", "tight hip flexors"], padding=True, return_tensors="pt"
+    )
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*ONNX_INPUTS, "last_hidden_state")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            LastHiddenState(model),
+            tuple(sample[name] for name in ONNX_INPUTS),
+            str(target / ONNX_FILE),
+            input_names=list(ONNX_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    shutil.copy2(location / TOKENIZER_FILE, target / TOKENIZER_FILE)
+    config = {"max_seq_length": max_sequence_length(location), "dimension": int(model.config.hidden_size)}
+    (target / "encoder.json").write_text(json.dumps(config) + "\n", encoding="utf-8")
+
+
+class OnnxEncoder:
+    """The query encoder without torch: ONNX Runtime and the model's own tokenizer, mean pooled."""
+
+    def __init__(self, folder: Path, model_name: str, threads: int = 1, batch_size: int = 32) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        try:
+            config = json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
+            self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            self._session = onnxruntime.InferenceSession(
+                str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime and tokenizers raise their own types
+            raise ModelError(
+                f"cannot load the ONNX encoder in {folder} ({exc}): run `hipbot index build`"
+            ) from exc
+        self._tokenizer.enable_truncation(int(config["max_seq_length"]))
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.model_id = model_id(model_name)
+        self.dimension = int(config["dimension"])
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Tokenize, run the transformer, mean-pool over real tokens, normalise."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = self._tokenizer.encode_batch(texts[start : start + self.batch_size])
+            feeds = {
+                "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
+            }
+            hidden = self._session.run(None, feeds)[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            out[start : start + len(batch)] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             if progress:
                 progress(len(batch))
         return normalize_rows(out)

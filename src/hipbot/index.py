@@ -22,7 +22,7 @@ from . import __version__
 from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
 from .config import Settings
 from .corpus import corpus_hash, load_corpus
-from .embedding import Encoder, model_id
+from .embedding import ONNX_FILE, Encoder, export_onnx, model_id
 from .promotion import mark_chunk, promotion_fingerprint
 from .text import lexical_tokens
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
 CURRENT = "current"
+ENCODER_DIR = "encoder"
+HNSW_FROM = 20000  # passages; below this a flat scan takes well under a millisecond
 FILES = ("manifest.json", "chunks.jsonl", "vectors.faiss", "sentences.npy", "lexical")
 
 
@@ -160,13 +162,22 @@ def stale_reason(settings: Settings) -> str | None:
     return None
 
 
+def _import_bm25s() -> Any:
+    """bm25s, with its logger handed back to the application (the library forces DEBUG on import)."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 def build_index(
     settings: Settings, encoder: Encoder, progress: ProgressFactory | None = None
 ) -> dict[str, Any]:
     """Build the index from the corpus into a temporary folder, then switch it in atomically."""
     started = time.perf_counter()
-    import bm25s
     import faiss
+
+    bm25s = _import_bm25s()
 
     articles = load_corpus(settings.corpus_dir)
     chunks = chunk_corpus(articles, chunk_params(settings))
@@ -185,9 +196,9 @@ def build_index(
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=settings.index_dir))
     try:
-        flat = faiss.IndexFlatIP(encoder.dimension)
-        flat.add(passage_vectors)
-        faiss.write_index(flat, str(staging / "vectors.faiss"))
+        vector_index = faiss_index(encoder.dimension, len(chunks))
+        vector_index.add(passage_vectors)
+        faiss.write_index(vector_index, str(staging / "vectors.faiss"))
         np.save(staging / "sentences.npy", sentence_vectors)
         lexical = bm25s.BM25()
         lexical.index([lexical_tokens(t) for t in passage_texts], show_progress=False)
@@ -204,8 +215,9 @@ def build_index(
             "articles": len(articles),
             "chunks": len(chunks),
             "sentences": len(sentences),
-            "index_type": "IndexFlatIP",
+            "index_type": type(vector_index).__name__,
         }
+        manifest["query_encoder"] = _add_query_encoder(settings, encoder, staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         _switch_in(settings.index_dir, staging)
     except BaseException:
@@ -218,6 +230,39 @@ def build_index(
         manifest["build_seconds"],
     )
     return manifest
+
+
+def faiss_index(dimension: int, size: int) -> Any:
+    """Exact inner-product search while it is cheap; an HNSW graph past HNSW_FROM passages."""
+    import faiss
+
+    if size < HNSW_FROM:
+        return faiss.IndexFlatIP(dimension)
+    graph = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = 80
+    graph.hnsw.efSearch = 128
+    return graph
+
+
+def _add_query_encoder(settings: Settings, encoder: Encoder, staging: Path) -> str | None:
+    """Put an ONNX export of the model in the build (reused from the live build when it has one)."""
+    if settings.encoder == "torch":
+        return None
+    target = staging / ENCODER_DIR
+    live = current_path(settings.index_dir) / ENCODER_DIR
+    try:
+        same_model = read_manifest(settings.index_dir).get("model") == model_id(settings.model)
+    except IndexUnavailable:
+        same_model = False
+    if same_model and (live / ONNX_FILE).exists():
+        shutil.copytree(live, target)
+        return "onnx"
+    location = getattr(encoder, "location", None)
+    if not isinstance(location, Path):
+        logger.warning("no local model folder to export to ONNX; queries will use sentence-transformers")
+        return None
+    export_onnx(location, target)
+    return "onnx"
 
 
 def _switch_in(index_dir: Path, staging: Path) -> None:
@@ -234,8 +279,9 @@ def _switch_in(index_dir: Path, staging: Path) -> None:
 
 def load_index(index_dir: Path) -> LoadedIndex:
     """Load the live index, checking that its parts agree with each other."""
-    import bm25s
     import faiss
+
+    bm25s = _import_bm25s()
 
     manifest = read_manifest(index_dir)
     path = current_path(index_dir).resolve()

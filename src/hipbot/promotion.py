@@ -93,7 +93,9 @@ def promotion_share(chunk: Chunk) -> float:
 
 def promotion_penalties(chunks: list[Chunk]) -> np.ndarray:
     """Per passage, how far it ranks down in a health answer: mostly-promotion passages sink."""
-    return np.array([PROMO_PENALTY if promotion_share(c) >= MOSTLY else 0.0 for c in chunks], dtype=np.float32)
+    return np.array(
+        [PROMO_PENALTY if promotion_share(c) >= MOSTLY else 0.0 for c in chunks], dtype=np.float32
+    )
 
 
 def is_product_question(message: str) -> bool:

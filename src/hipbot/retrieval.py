@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -46,10 +47,18 @@ class Retriever:
     """Searches one loaded index with one encoder."""
 
     def __init__(
-        self, index: LoadedIndex, encoder: Encoder, dense_weight: float, min_relevance: float
+        self,
+        index: LoadedIndex,
+        encoder: Encoder,
+        dense_weight: float,
+        min_relevance: float,
+        cache_size: int = 1024,
     ) -> None:
         self.index = index
         self.encoder = encoder
+        self._encode_one: Callable[[str], np.ndarray] = lru_cache(maxsize=cache_size)(
+            lambda text: encoder.encode([text])[0]
+        )
         self.dense_weight = dense_weight
         self.min_relevance = min_relevance
 
@@ -73,15 +82,21 @@ class Retriever:
 
     def sentence_scores(self, vector: np.ndarray, candidates: list[int]) -> np.ndarray:
         """For each candidate passage, the similarity of its best-matching sentence."""
-        best = np.zeros(len(candidates), dtype=np.float32)
-        for n, chunk_id in enumerate(candidates):
-            best[n] = float(np.max(self.index.chunk_sentence_vectors(chunk_id) @ vector, initial=-1.0))
-        return best
+        offsets = self.index.sentence_offsets
+        starts = np.array([offsets[c] for c in candidates])
+        ends = np.array([offsets[c + 1] for c in candidates])
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        similarity = self.index.sentence_vectors[rows] @ vector
+        return np.maximum.reduceat(similarity, np.concatenate(([0], np.cumsum(ends - starts)[:-1])))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors, from a small cache for questions asked before (starter and suggested ones)."""
+        return np.vstack([self._encode_one(text) for text in texts])
 
     def search(self, texts: Sequence[str], k: int, penalty: np.ndarray | None = None) -> Retrieval:
         """Rank passages for one or more phrasings of a query (their scores are averaged);
         `penalty` (per passage) lowers passages that should rank below the rest."""
-        vectors = self.encoder.encode(list(texts))
+        vectors = self.encode(texts)
         dense = [self.dense_scores(vector) for vector in vectors]
         lexical = [self.lexical_scores(text) for text in texts]
         pools = [set(top_indices(scores, CANDIDATES)) for scores in (*dense, *lexical)]

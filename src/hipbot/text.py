@@ -26,6 +26,16 @@ got also really like one way thing things lot bit much many even still well ok o
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+
+
+def clean_text(text: str) -> str:
+    """Text as people meant it: invalid code points (lone surrogates) replaced, control and invisible
+    formatting characters removed, newlines and tabs kept."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text)
+
+
 def normalize(text: str) -> str:
     """NFKC, straight quotes and dashes, collapsed whitespace."""
     text = unicodedata.normalize("NFKC", text).translate(_STRAIGHTEN)
