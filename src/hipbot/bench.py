@@ -179,6 +179,10 @@ def http_load(
     return {
         "concurrency": concurrency,
         **summarize(timings, len(timings), errors, time.perf_counter() - started),
+        "sent": sent,
+        "dropped": sent - len(timings),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "retry_after_missing": retry_after_missing,
     }
 
 
