@@ -100,6 +100,7 @@ class SentenceTransformerEncoder:
 
 
 ONNX_FILE = "model.onnx"
+ONNX_DATA_FILE = "model.onnx.data"
 TOKENIZER_FILE = "tokenizer.json"
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -146,6 +147,19 @@ def export_onnx(location: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    # Weights in a separate file: ONNX Runtime then loads them without a second in-memory copy, which
+    # keeps a cold `hipbot ask` about 90 MB lighter.
+    import onnx
+
+    graph = onnx.load(str(target / ONNX_FILE))
+    onnx.save_model(
+        graph,
+        str(target / ONNX_FILE),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=ONNX_FILE + ".data",
+        size_threshold=1024,
+    )
     shutil.copy2(location / TOKENIZER_FILE, target / TOKENIZER_FILE)
     config = {"max_seq_length": max_sequence_length(location), "dimension": int(model.config.hidden_size)}
     (target / "encoder.json").write_text(json.dumps(config) + "\n", encoding="utf-8")
@@ -164,6 +178,7 @@ class OnnxEncoder:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+            options.enable_cpu_mem_arena = False  # queries are tiny; the arena only raises peak memory
             self._session = onnxruntime.InferenceSession(
                 str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
             )

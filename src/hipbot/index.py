@@ -22,13 +22,13 @@ from . import __version__
 from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
 from .config import Settings
 from .corpus import corpus_hash, load_corpus
-from .embedding import ONNX_FILE, Encoder, export_onnx, model_id
+from .embedding import ONNX_DATA_FILE, Encoder, export_onnx, model_id
 from .promotion import mark_chunk, promotion_fingerprint
 from .text import lexical_tokens
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURRENT = "current"
 ENCODER_DIR = "encoder"
 HNSW_FROM = 20000  # passages; below this a flat scan takes well under a millisecond
@@ -254,7 +254,7 @@ def _add_query_encoder(settings: Settings, encoder: Encoder, staging: Path) -> s
         same_model = read_manifest(settings.index_dir).get("model") == model_id(settings.model)
     except IndexUnavailable:
         same_model = False
-    if same_model and (live / ONNX_FILE).exists():
+    if same_model and (live / ONNX_DATA_FILE).exists():
         shutil.copytree(live, target)
         return "onnx"
     location = getattr(encoder, "location", None)
