@@ -183,3 +183,17 @@ def test_odd_messages_get_a_sensible_reply(server, message: str) -> None:
     status, body = post(server, json.dumps({"message": message}, ensure_ascii=True).encode())
     assert status == 200
     assert body["answer"] and body["disclaimer"]
+
+
+def test_several_workers_answer(server_env) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        hipbot("serve", "--port", str(port), "--workers", "2"), env=server_env, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for_health(port, process)
+        status, body = post(port, json.dumps({"message": "how do I stretch my hip flexors?"}).encode())
+        assert status == 200 and body["passages"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
