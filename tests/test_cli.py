@@ -83,3 +83,10 @@ def test_eval_prints_retrieval_figures(env, tmp_path: Path) -> None:
     assert figures["questions"] == 1
     assert figures["hit@5"] == 1.0
     assert "words_per_passage" in figures
+
+
+def test_serve_without_building_refuses_a_missing_index(env, tmp_path: Path) -> None:
+    result = run({**env, "HIPBOT_INDEX_DIR": str(tmp_path / "empty")}, "serve", "--no-build")
+    assert result.exit_code == 1
+    assert "no index has been built" in result.output
+    assert "hipbot index build" in result.output

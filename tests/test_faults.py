@@ -17,27 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from hipbot.bench import free_port
+from hipbot.bench import free_port, wait_for_health
 from hipbot.index import current_path, load_index
 
 
 def hipbot(*args: str) -> list[str]:
     return [sys.executable, "-m", "hipbot", *args]
-
-
-def wait_for_health(port: int, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("server did not become healthy")
 
 
 def post(port: int, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict]:

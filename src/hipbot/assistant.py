@@ -106,7 +106,7 @@ class Hipbot:
             return self._reply(NOT_FOUND, safety=triaged, in_scope=False)
         hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product_question) for hit in found.hits}
         candidates = answer_candidates(self.index, found.hits, found.query_vector, texts[-1], hidden)
-        notes = [triaged.message or "", *scope.notes, compose_answer(candidates)]
+        notes = [*scope.notes, compose_answer(candidates)]
         if product_question:
             notes.append(STORE_NOTE)
         return self._reply(
@@ -126,6 +126,9 @@ class Hipbot:
         passages: list[Passage] | None = None,
         suggestions: list[str] | None = None,
     ) -> ChatReply:
+        """The contract object; advice to see a doctor soon always comes first in the answer."""
+        if safety.level == "caution" and safety.message:
+            answer = f"{safety.message} {answer}"
         return ChatReply(
             answer=answer,
             passages=passages or [],

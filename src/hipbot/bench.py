@@ -221,6 +221,22 @@ class Server:
         return max(peak_rss_mib(pid) for pid in pids if Path(f"/proc/{pid}").exists())
 
 
+def wait_for_health(port: int, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    """Wait until a starting server answers GET /health with 200; fail if it exits or takes too long."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode} before answering")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer /health within {seconds:.0f} s")
+
+
 @contextmanager
 def running_server(env: dict[str, str], workers: int = 1) -> Iterator[Server]:
     """Start `hipbot serve` on a free loopback port, wait for /health, stop it afterwards."""
@@ -228,17 +244,7 @@ def running_server(env: dict[str, str], workers: int = 1) -> Iterator[Server]:
     command = [*hipbot_command(), "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("the server did not answer /health within 120 s")
+        wait_for_health(port, process)
         children = [
             int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         ]

@@ -76,11 +76,16 @@ def friendly_errors() -> Iterator[None]:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
 
 
-def load_bot(settings: Settings) -> Any:
-    """The application object, building the index with a progress bar when it is missing or stale."""
+def load_bot(settings: Settings, build: bool = True) -> Any:
+    """The application object, building the index with a progress bar when it is missing or stale
+    (or refusing, with the fix, when building is not allowed)."""
     from .assistant import Hipbot
 
     reason = stale_reason(settings)
+    if reason and not build:
+        raise click.ClickException(
+            f"the index at {settings.index_dir} is not usable ({reason}): run `hipbot index build`"
+        )
     if reason:
         click.echo(f"Building the index ({reason})…", err=True)
     return Hipbot.from_settings(settings, progress=tqdm_progress)
@@ -200,8 +205,15 @@ def chat(**options: Any) -> None:
     envvar="HIPBOT_WORKERS",
     help="Worker processes, each with its own copy of the index.",
 )
+@click.option(
+    "--build/--no-build",
+    default=True,
+    show_default=True,
+    envvar="HIPBOT_BUILD_ON_START",
+    help="Build the index at start-up when it is missing or stale; --no-build refuses to start instead.",
+)
 @settings_options
-def serve(host: str, port: int, workers: int, **options: Any) -> None:
+def serve(host: str, port: int, workers: int, build: bool, **options: Any) -> None:
     """Run the chat API (and its docs at /docs) with uvicorn."""
     import os
     import socket
@@ -214,7 +226,7 @@ def serve(host: str, port: int, workers: int, **options: Any) -> None:
     settings = make_settings(host=host, port=port, **options)
     setup_logging(False, settings.log_level)
     with friendly_errors():
-        bot = load_bot(settings)
+        bot = load_bot(settings, build)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(
         f"hipbot is answering at http://{shown}:{port}/ (demo store page with the chat widget; "
