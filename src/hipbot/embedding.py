@@ -157,7 +157,7 @@ def export_onnx(location: Path, target: Path) -> None:
         str(target / ONNX_FILE),
         save_as_external_data=True,
         all_tensors_to_one_file=True,
-        location=ONNX_FILE + ".data",
+        location=ONNX_DATA_FILE,
         size_threshold=1024,
     )
     shutil.copy2(location / TOKENIZER_FILE, target / TOKENIZER_FILE)
