@@ -24,7 +24,7 @@ class ModelError(RuntimeError):
     """The embedding model cannot be found or loaded."""
 
 
-class Encoder(Protocol):
+class VectorEncoder(Protocol):
     """Turns texts into L2-normalised float32 vectors."""
 
     model_id: str
@@ -32,6 +32,14 @@ class Encoder(Protocol):
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """Encode texts into a (len(texts), dimension) array of unit vectors."""
+        ...
+
+
+class Encoder(VectorEncoder, Protocol):
+    """A vector encoder that also gives the contextual token states behind each vector."""
+
+    def encode_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The unit vectors and, per text, its (tokens, dimension) contextual token states."""
         ...
 
 
@@ -97,6 +105,15 @@ class SentenceTransformerEncoder:
             if progress:
                 progress(len(batch))
         return normalize_rows(out)
+
+    def encode_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit vectors and each text's token states (special tokens included, padding dropped)."""
+        outputs = self._model.encode(list(texts), batch_size=self.batch_size, output_value=None)
+        states = [
+            o["token_embeddings"][: int(o["attention_mask"].sum())].float().cpu().numpy() for o in outputs
+        ]
+        vectors = np.vstack([s.mean(axis=0) for s in states]) if states else np.zeros((0, self.dimension))
+        return normalize_rows(vectors), states
 
 
 ONNX_FILE = "model.onnx"
@@ -187,24 +204,70 @@ class OnnxEncoder:
                 f"cannot load the ONNX encoder in {folder} ({exc}): run `hipbot index build`"
             ) from exc
         self._tokenizer.enable_truncation(int(config["max_seq_length"]))
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self.model_id = model_id(model_name)
         self.dimension = int(config["dimension"])
         self.batch_size = batch_size
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
-        """Tokenize, run the transformer, mean-pool over real tokens, normalise."""
+        """Tokenize, run the transformer on batches of similar length, mean-pool, normalise."""
+        return self._run(texts, progress, keep_tokens=False)[0]
+
+    def encode_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit vectors and each text's token states, from the same run."""
+        return self._run(texts, None, keep_tokens=True)
+
+    def _run(
+        self, texts: list[str], progress: Progress | None, keep_tokens: bool
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        # Texts are grouped by token count so that a short clause is never padded to the length of a long
+        # story in the same batch (attention cost grows with the padded length).
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            batch = self._tokenizer.encode_batch(texts[start : start + self.batch_size])
-            feeds = {
-                "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
-            }
+        states: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for batch in length_batches(order, [len(e.ids) for e in encodings], self.batch_size):
+            width = max(len(encodings[i].ids) for i in batch)
+            feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in ONNX_INPUTS}
+            for row, i in enumerate(batch):
+                e = encodings[i]
+                size = len(e.ids)
+                feeds["input_ids"][row, :size] = e.ids
+                feeds["attention_mask"][row, :size] = e.attention_mask
+                feeds["token_type_ids"][row, :size] = e.type_ids
             hidden = self._session.run(None, feeds)[0]
             mask = feeds["attention_mask"][..., None].astype(np.float32)
-            out[start : start + len(batch)] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            out[batch] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            if keep_tokens:
+                for row, i in enumerate(batch):
+                    states[i] = hidden[row, : len(encodings[i].ids)]
             if progress:
                 progress(len(batch))
-        return normalize_rows(out)
+        return normalize_rows(out), states
+
+
+LENGTH_SPREAD = 1.25  # a batch holds texts whose token counts differ by at most this factor
+
+
+def length_batches(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Consecutive runs of `order` (indices sorted by length) of at most `batch_size` similar lengths."""
+    batches: list[list[int]] = []
+    for i in order:
+        if (
+            batches
+            and len(batches[-1]) < batch_size
+            and lengths[i] <= LENGTH_SPREAD * lengths[batches[-1][0]] + 2
+        ):
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def tokenizer_words(folder: Path) -> set[str]:
+    """The whole words an exported tokenizer knows (empty when the folder has none)."""
+    path = folder / TOKENIZER_FILE
+    if not path.exists():
+        return set()
+    vocab = json.loads(path.read_text(encoding="utf-8")).get("model", {}).get("vocab", {})
+    return {word for word in vocab if word.isalpha()}
