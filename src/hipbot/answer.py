@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
-
-from .chunking import Chunk
-from .index import LoadedIndex
+from .question_bank import Chip
 from .retrieval import Hit
-from .safety import emergency_number
 from .schema import Passage
-from .text import lexical_tokens, word_count
+from .triage import emergency_number
 
-EMERGENCY_NUMBERS = {
-    "US": "911",
-    "CA": "911",
-    "UK": "999",
-    "IE": "112",
-    "EU": "112",
-    "AU": "000",
-    "NZ": "111",
-}
 SCOPE_NOTE = (
     "I can help with hip, pelvis, back and leg pain: tight hip flexors, stretches, sciatica and sitting, "
     "driving, cycling, yoga, and recovery after surgery, answering from the store's articles."
 )
 NOT_FOUND = "I couldn't find anything about that in the articles I answer from. " + SCOPE_NOTE
-OUT_OF_SCOPE = "That's outside what I can help with. " + SCOPE_NOTE
-MAX_ANSWER_SENTENCES = 3
-MAX_ANSWER_WORDS = 90
-MIN_SENTENCE_WORDS = 6
-SENTENCE_MARGIN = 0.12  # how far below the best sentence another may score and still be quoted
+OUT_OF_SCOPE = "Sorry, that's outside what I can help with. " + SCOPE_NOTE
 _NUMBERING = re.compile(r"^\d+\.\s+")
 
 
@@ -45,16 +26,6 @@ def disclaimer(region: str) -> str:
         "you. See a doctor or physiotherapist about pain that persists or worries you. "
         f"In an emergency, call {number}."
     )
-
-
-@dataclass
-class Candidate:
-    """A sentence that could be quoted in the answer."""
-
-    passage: int  # 1-based passage number
-    order: int  # sentence position in the passage
-    text: str
-    score: float
 
 
 def passages_from_hits(hits: list[Hit], hidden: dict[int, set[int]] | None = None) -> list[Passage]:
@@ -74,93 +45,55 @@ def passages_from_hits(hits: list[Hit], hidden: dict[int, set[int]] | None = Non
     ]
 
 
-def answer_candidates(
-    index: LoadedIndex,
-    hits: list[Hit],
-    query_vector: np.ndarray,
-    query: str,
-    hidden: dict[int, set[int]] | None = None,
-    passages: int = 3,
-) -> list[Candidate]:
-    """Score the sentences of the top passages against the question."""
-    hidden = hidden or {}
-    query_words = set(lexical_tokens(query))
-    candidates: list[Candidate] = []
-    for n, hit in enumerate(hits[:passages], start=1):
-        vectors = index.chunk_sentence_vectors(hit.chunk.id)
-        similarity = vectors @ query_vector
-        for order, sentence in enumerate(hit.chunk.sentences):
-            if order in hidden.get(hit.chunk.id, set()) or not _quotable(sentence):
-                continue
-            overlap = len(query_words & set(lexical_tokens(sentence))) / max(len(query_words), 1)
-            score = float(similarity[order]) + 0.15 * overlap + 0.1 * hit.score - 0.03 * (n - 1)
-            candidates.append(Candidate(n, order, sentence, score))
-    return candidates
-
-
-# Sentences about the article itself ("In this article, you'll learn ...") answer nothing.
-_ABOUT_THE_ARTICLE = re.compile(
-    r"\b(in this (article|blog|post|interview)|you(’|')ll learn|keep reading|read on|"
-    r"let(’|')s (take a look|find out|learn)|here are (several|some|a few|three|four)|below\b)",
-    re.IGNORECASE,
-)
-
-
-def _quotable(sentence: str) -> bool:
-    """A sentence worth quoting on its own: long enough, not a question, not about the article itself."""
-    return (
-        word_count(sentence) >= MIN_SENTENCE_WORDS
-        and not sentence.rstrip().endswith("?")
-        and not _ABOUT_THE_ARTICLE.search(sentence)
-    )
-
-
-def compose_answer(candidates: list[Candidate]) -> str:
-    """The 1-3 best sentences, in reading order, each followed by its citation marker."""
-    if not candidates:
-        return ""
-    ranked = sorted(candidates, key=lambda c: -c.score)
-    chosen = [ranked[0]]
-    words = word_count(ranked[0].text)
-    for candidate in ranked[1:]:
-        if len(chosen) == MAX_ANSWER_SENTENCES or candidate.score < ranked[0].score - SENTENCE_MARGIN:
-            break
-        if words + word_count(candidate.text) > MAX_ANSWER_WORDS:
-            continue
-        chosen.append(candidate)
-        words += word_count(candidate.text)
-    chosen.sort(key=lambda c: (c.passage, c.order))
-    return " ".join(f"{c.text} [{c.passage}]" for c in chosen)
-
-
-def section_positions(chunks: list[Chunk]) -> dict[str, list[tuple[str, int]]]:
-    """Per article file, each passage's section heading and position (for follow-up suggestions)."""
-    out: dict[str, list[tuple[str, int]]] = {}
-    for chunk in chunks:
-        if chunk.section:
-            out.setdefault(chunk.file, []).append((chunk.section, chunk.position))
+def suggestions(chips: list[Chip], hits: list[Hit], asked: str, limit: int = 3) -> list[str]:
+    """Follow-up questions: checked suggestions (each answered directly by its own section) for the
+    sections nearest the best passage in its article, then for the other passages' articles."""
+    if not hits:
+        return starters(chips, limit)
+    shown = {(hit.chunk.file, hit.chunk.section) for hit in hits[:3]}
+    asked_key = asked.strip().lower().rstrip("?")
+    out: list[str] = []
+    for hit in hits[:3]:
+        near = sorted(
+            (c for c in chips if c.file == hit.chunk.file and (c.file, c.section) not in shown),
+            key=lambda c: abs(c.chunk - hit.chunk.id),
+        )
+        for chip in near:
+            if chip.question not in out and chip.question.lower().rstrip("?") != asked_key:
+                out.append(chip.question)
+            if len(out) == limit:
+                return out
     return out
 
 
-def suggestions(
-    sections: dict[str, list[tuple[str, int]]],
-    hits: list[Hit],
-    asked: str,
-    skip: Callable[[str], bool] | None = None,
-    limit: int = 3,
-) -> list[str]:
-    """Follow-up questions from the headings and FAQ questions nearest the top passage in its article."""
-    if not hits:
-        return []
-    top = hits[0].chunk
-    shown = {hit.chunk.section for hit in hits[:3]}
-    seen: dict[str, int] = {}
-    for section, position in sections.get(top.file, []):
-        if section in shown or (skip and skip(section)):
-            continue
-        distance = abs(position - top.position)
-        seen[section] = min(distance, seen.get(section, distance))
-    asked_norm = asked.strip().lower()
-    ranked = sorted(seen, key=lambda s: (not s.endswith("?"), seen[s]))
-    out = [_NUMBERING.sub("", s) for s in ranked if s.strip().lower() != asked_norm]
-    return out[:limit]
+def starters(chips: list[Chip], limit: int = 3) -> list[str]:
+    """Questions to offer at the start or after small talk: one per article, in corpus order."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for chip in chips:
+        if chip.file not in seen:
+            seen.add(chip.file)
+            out.append(chip.question)
+        if len(out) == limit:
+            break
+    return out
+
+
+GREETING = (
+    "Hello! I answer questions about hip, back and leg pain from the store's articles: tight hip flexors, "
+    "stretches, sciatica and sitting, driving, cycling, yoga and recovery after surgery. What would you "
+    "like to know?"
+)
+SMALL_TALK = {
+    "greeting": GREETING,
+    "thanks": "You're welcome! Is there anything else you'd like to know about your hips or back?",
+    "goodbye": "Take care! Come back any time you have a question about hip, back or leg pain.",
+    "ack": "Is there anything else you'd like to know? You can ask a follow-up or a new question.",
+    "unclear": "Sorry, I didn't catch that. " + GREETING.removeprefix("Hello! "),
+}
+
+
+def partial_note(subject: str | None) -> str:
+    """The sentence that opens an answer whose passages are related but do not cover the subject."""
+    what = subject or "this question"
+    return f"The articles don't cover {what} specifically; the closest they come is:"

@@ -6,19 +6,38 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from .acts import QUESTION
+from .analysis import Analysis, Analyzer
 from .answer import (
     NOT_FOUND,
     OUT_OF_SCOPE,
-    answer_candidates,
-    compose_answer,
+    SMALL_TALK,
     disclaimer,
+    partial_note,
     passages_from_hits,
-    section_positions,
+    starters,
     suggestions,
 )
+from .compose import (
+    choose,
+    listed_noun,
+    listing,
+    named_sections,
+    plainest,
+    question_type,
+    render,
+    score_sentences,
+)
 from .config import Settings
-from .conversation import search_texts, user_turns
-from .embedding import ONNX_FILE, Encoder, ModelError, OnnxEncoder, SentenceTransformerEncoder
+from .conversation import assistant_turns, missing_subject, quoted_sentences, search_texts, user_turns
+from .embedding import (
+    ONNX_FILE,
+    Encoder,
+    ModelError,
+    OnnxEncoder,
+    SentenceTransformerEncoder,
+    tokenizer_words,
+)
 from .index import ENCODER_DIR, LoadedIndex, ProgressFactory, build_index, load_index, stale_reason
 from .promotion import (
     STORE_NOTE,
@@ -27,12 +46,15 @@ from .promotion import (
     is_commerce_question,
     is_product_question,
     promotion_penalties,
-    sentence_flags,
 )
-from .retrieval import Retriever
-from .safety import Triage, triage
-from .schema import ChatReply, Passage, Turn
+from .retrieval import Hit, Retrieval, Retriever
+from .schema import ChatReply, Coverage, Passage, Turn
 from .scope import classify_scope
+from .spelling import Speller
+from .text import STOPWORDS, normalize, words
+from .triage import Decision, Triager
+from .triage.artifact import ensure_model
+from .triage.model import TriageModel
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +85,41 @@ def query_encoder(settings: Settings, index: LoadedIndex) -> Encoder:
 class Hipbot:
     """Answers questions from one index; holds no conversation state between calls."""
 
-    def __init__(self, settings: Settings, index: LoadedIndex, encoder: Encoder) -> None:
+    def __init__(
+        self, settings: Settings, index: LoadedIndex, encoder: Encoder, triage_model: TriageModel
+    ) -> None:
         self.settings = settings
         self.index = index
         self.encoder = encoder
-        self.retriever = Retriever(
-            index, encoder, settings.dense_weight, settings.min_relevance, settings.query_cache_size
-        )
+        self.analyzer = Analyzer(encoder, settings.query_cache_size)
+        self.retriever = Retriever(index, encoder, settings.dense_weight, settings.min_relevance)
+        self.triager = Triager(triage_model, settings.region)
         self.disclaimer = disclaimer(settings.region)
         self.promotion_penalties = promotion_penalties(index.chunks)
-        self.sections = section_positions(index.chunks)
+        self.sentence_chunks: dict[str, set[int]] = {}
+        for chunk in index.chunks:
+            for sentence in chunk.sentences:
+                self.sentence_chunks.setdefault(normalize(sentence).lower(), set()).add(chunk.id)
+        corpus_words = [w for chunk in index.chunks for w in words(chunk.text)]
+        self.vocabulary = set(corpus_words)
+        self.speller = Speller(corpus_words, tokenizer_words(index.path / ENCODER_DIR) | STOPWORDS)
 
     @classmethod
-    def from_settings(cls, settings: Settings, progress: ProgressFactory | None = None) -> Hipbot:
-        """Load (building when needed) the index and the query encoder the settings name."""
+    def from_settings(
+        cls, settings: Settings, progress: ProgressFactory | None = None, build: bool = True
+    ) -> Hipbot:
+        """Load (building when needed) the index, the query encoder and the triage model."""
         index, _ = ensure_index(settings, progress=progress)
-        return cls(settings, index, query_encoder(settings, index))
+        encoder = query_encoder(settings, index)
+        return cls(settings, index, encoder, ensure_model(settings.index_dir, encoder if build else None))
+
+    def reloaded(self) -> Hipbot:
+        """A new Hipbot on the current build of the index, sharing this one's encoder (when the model is
+        the same) and triage model."""
+        index = load_index(self.settings.index_dir)
+        same_model = index.manifest.get("model") == self.index.manifest.get("model")
+        encoder = self.encoder if same_model else query_encoder(self.settings, index)
+        return Hipbot(self.settings, index, encoder, self.triager.model)
 
     def manifest_summary(self) -> dict[str, Any]:
         """What `/health` and `hipbot index info` show about the loaded index."""
@@ -88,57 +129,158 @@ class Hipbot:
         return summary
 
     def reply(self, message: str, history: Sequence[Turn] = ()) -> ChatReply:
-        """Answer one message, using the earlier turns the client sent: safety first, then scope, then
-        the cited answer."""
-        triaged = triage([*user_turns(history), message], self.settings.region)
-        if triaged.escalated:
-            return self._reply(triaged.message or "", safety=triaged)
+        """Answer one message, using the earlier turns the client sent: safety first, then what the
+        message is doing (a greeting, "tell me more", a question), then scope, then the cited answer."""
+        earlier = user_turns(history)
+        # Retrieval reads the message with misspelt words corrected; triage reads what was typed.
+        texts = search_texts(self.speller.correct(message), history)
+        analysis = self.analyzer.analyse([*earlier, message], texts)
+        decision = self.triager.conversation(analysis.turns)
+        act = self.act(message, analysis)
+        if decision.current and act in SMALL_TALK and decision.detectors == ["learned"]:
+            # A short turn the act classifier reads as a greeting or thanks raises no red flag on the
+            # learned score alone (the rules still can); earlier red flags still count.
+            logger.info("learned %s on small talk not escalated", decision.level)
+            decision = Decision(language=decision.language)
+        if decision.escalated and decision.current:
+            return self._reply("", decision)
+        if act in SMALL_TALK:
+            return self._reply(SMALL_TALK[act], decision, suggestions=starters(self.index.chips))
+        if act != QUESTION:
+            topic = self.topic(analysis, earlier)
+            if topic is not None:
+                return self.follow_on(act, topic, analysis, decision, history)
         scope = classify_scope(message)
         if not scope.in_scope:
-            return self._reply(OUT_OF_SCOPE, safety=triaged, in_scope=False)
+            return self._reply(OUT_OF_SCOPE, decision, in_scope=False)
         if is_commerce_question(message):
-            return self._reply(STORE_PAGES, safety=triaged)
+            return self._reply(STORE_PAGES, decision, coverage="none")
         product_question = is_product_question(message)
-        texts = search_texts(message, history)
         penalty = None if product_question else self.promotion_penalties
-        found = self.retriever.search(texts, self.settings.top_k, penalty)
+        found = self.retriever.search(texts, self.settings.top_k, penalty, analysis.query_vectors)
         if not found.relevant:
-            return self._reply(NOT_FOUND, safety=triaged, in_scope=False)
+            return self._reply(NOT_FOUND, decision, in_scope=False)
+        return self.answer(message, texts[-1], found, decision, product_question, scope.notes)
+
+    def act(self, message: str, analysis: Analysis) -> str:
+        """What the new message is doing in the conversation."""
+        if self.index.acts is None:
+            return QUESTION
+        return self.index.acts.classify(analysis.message.text, analysis.message.vector)
+
+    def topic(self, analysis: Analysis, earlier: list[str]) -> int | None:
+        """The latest earlier user turn that asked something (the one "tell me more" continues)."""
+        for i in range(len(earlier) - 1, -1, -1):
+            turn = analysis.turns[i]
+            if self.index.acts is None or self.index.acts.classify(turn.text, turn.vector) == QUESTION:
+                return i
+        return None
+
+    def answer(
+        self,
+        message: str,
+        query: str,
+        found: Retrieval,
+        decision: Decision,
+        product_question: bool,
+        notes: Sequence[str] = (),
+        exclude_shown: bool = False,
+        simpler: bool = False,
+    ) -> ChatReply:
+        """The cited answer for what retrieval found, with its coverage."""
+        items = self.named_items(message, found)
+        if items:
+            found.hits = items
         hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product_question) for hit in found.hits}
-        candidates = answer_candidates(self.index, found.hits, found.query_vector, texts[-1], hidden)
-        notes = [*scope.notes, compose_answer(candidates)]
+        kind = question_type(message)
+        vectors = [self.index.chunk_sentence_vectors(hit.chunk.id) for hit in found.hits[:3]]
+        adapted = self.index.adapter.apply(found.query_vector[None])[0]
+        candidates = score_sentences(found.hits, vectors, found.query_vector, adapted, query, hidden, kind)
+        chosen = (plainest(candidates) if simpler else []) or choose(candidates, found.hits, hidden, kind)
+        coverage = self.coverage(found)
+        parts = list(notes)
+        noun = listed_noun(message)
+        if items and noun:
+            parts.append(
+                listing(noun, [(n, hit.chunk.section or "") for n, hit in enumerate(items, 1) if n > 1])
+            )
+            chosen = chosen[:1]
+        if coverage == "partial":
+            passage_words = {w for hit in found.hits[:3] for w in words(hit.chunk.text)}
+            parts.append(partial_note(missing_subject(message, passage_words, self.vocabulary)))
+        parts.append(render(chosen))
         if product_question:
-            notes.append(STORE_NOTE)
+            parts.append(STORE_NOTE)
         return self._reply(
-            " ".join(note for note in notes if note),
-            safety=triaged,
+            " ".join(p for p in parts if p),
+            decision,
             passages=passages_from_hits(found.hits, hidden),
-            suggestions=suggestions(
-                self.sections, found.hits, message, skip=None if product_question else sells
-            ),
+            suggestions=suggestions(self.index.chips, found.hits, message),
+            coverage=coverage,
         )
+
+    def named_items(self, message: str, found: Retrieval) -> list[Hit] | None:
+        """For "which stretches ...?": the best passage, then the first passage of each sub-section of its
+        article that names a stretch, replacing the lower-ranked passages (None when there are not two)."""
+        noun = listed_noun(message)
+        if not noun or not found.hits:
+            return None
+        top = found.hits[0]
+        named = [c for c in named_sections(self.index.chunks, top.chunk.file, noun) if c.id != top.chunk.id]
+        if len(named) < 2:
+            return None
+        extra = [
+            Hit(c, top.score, top.dense, top.lexical, top.fused) for c in named[: self.settings.top_k - 1]
+        ]
+        return [top, *extra]
+
+    def coverage(self, found: Retrieval) -> Coverage:
+        """direct, partial or none, from the coverage model's probability."""
+        if not found.relevant or not found.hits:
+            return "none"
+        ranking = self.index.ranking
+        direct_at = ranking.direct_at if ranking is not None else 0.5
+        return "direct" if found.covered >= direct_at else "partial"
+
+    def follow_on(
+        self, act: str, topic: int, analysis: Analysis, decision: Decision, history: Sequence[Turn]
+    ) -> ChatReply:
+        """ "Tell me more" (new passages on the same subject), "simpler" (the plainest sentences) or
+        "where does that come from" (the same passages), all about the earlier question `topic`."""
+        question = analysis.turns[topic].text
+        vector = analysis.turns[topic].vector[None]
+        product_question = is_product_question(question)
+        penalty = None if product_question else self.promotion_penalties
+        shown = {
+            c
+            for s in quoted_sentences(assistant_turns(history))
+            for c in self.sentence_chunks.get(normalize(s).lower(), ())
+        }
+        exclude = shown if act == "more" else None
+        found = self.retriever.search([question], self.settings.top_k, penalty, vector, exclude=exclude)
+        if not found.hits:
+            return self._reply(NOT_FOUND, decision, in_scope=False)
+        return self.answer(question, question, found, decision, product_question, simpler=act == "simpler")
 
     def _reply(
         self,
         answer: str,
-        safety: Triage,
+        decision: Decision,
         in_scope: bool = True,
         passages: list[Passage] | None = None,
         suggestions: list[str] | None = None,
+        coverage: Coverage = "none",
     ) -> ChatReply:
-        """The contract object; advice to see a doctor soon always comes first in the answer."""
-        if safety.level == "caution" and safety.message:
-            answer = f"{safety.message} {answer}"
+        """The contract object. Safety advice always comes first in the answer and stays there on every
+        reply until the person says the problem has been dealt with; a message in another language also
+        gets a note, in its language and in English, that answers are in English."""
+        parts = [decision.message if decision.level != "none" else None, decision.language_note, answer]
         return ChatReply(
-            answer=answer,
+            answer=" ".join(p for p in parts if p),
             passages=passages or [],
-            safety=safety.to_safety(),
+            safety=decision.to_safety(),
             in_scope=in_scope,
+            coverage=coverage,
             disclaimer=self.disclaimer,
             suggestions=suggestions or [],
         )
-
-
-def sells(text: str) -> bool:
-    """Whether a heading names a product or talks of buying (never suggested after a health question)."""
-    return bool(sentence_flags(text))

@@ -9,7 +9,7 @@ from typing import Any
 from .corpus import Article
 from .text import slugify, split_sentences, word_count
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 ELISION = "…"
 
 
@@ -50,6 +50,7 @@ class Chunk:
     position: int
     units: list[Unit]
     flags: list[str] = field(default_factory=list)  # per sentence: "p" product, "c" commercial
+    parent: str | None = None  # the heading this passage's section sits under (None at the top level)
 
     @property
     def source(self) -> str:
@@ -123,22 +124,27 @@ def _split_unit(unit: Unit, target: int) -> list[Unit]:
     return out
 
 
-def _section_units(article: Article) -> list[tuple[str | None, list[Unit]]]:
-    """Group an article's body into sections, each a heading and its units."""
-    sections: list[tuple[str | None, list[Unit]]] = [(None, [])]
+def _section_units(article: Article) -> list[tuple[str | None, str | None, list[Unit]]]:
+    """Group an article's body into sections: heading, the heading it sits under, and its units."""
+    sections: list[tuple[str | None, str | None, list[Unit]]] = [(None, None, [])]
+    open_headings: list[tuple[int, str]] = []  # (level, text) of the headings above
     speaker = ""
     for block in article.blocks:
         if block.type == "heading":
-            sections.append((block.text, []))
+            while open_headings and open_headings[-1][0] >= block.level:
+                open_headings.pop()
+            parent = open_headings[-1][1] if open_headings else None
+            open_headings.append((block.level, block.text))
+            sections.append((block.text, parent, []))
             speaker = ""
             if block.text.endswith("?"):
-                sections[-1][1].append(Unit([block.text]))
+                sections[-1][2].append(Unit([block.text]))
         elif block.type == "speaker":
             speaker = f"{block.text}: "
         else:
             prefix = "- " if block.type == "item" else speaker
-            sections[-1][1].append(Unit(split_sentences(block.text), prefix))
-    return [(heading, units) for heading, units in sections if _has_body(units)]
+            sections[-1][2].append(Unit(split_sentences(block.text), prefix))
+    return [(heading, parent, units) for heading, parent, units in sections if _has_body(units)]
 
 
 def _has_body(units: list[Unit]) -> bool:
@@ -172,7 +178,7 @@ def chunk_article(article: Article, params: ChunkParams, first_id: int = 0) -> l
     """Cut one article into passages that never cross a section."""
     chunks: list[Chunk] = []
     used: set[str] = set()
-    for heading, units in _section_units(article):
+    for heading, parent, units in _section_units(article):
         base = slugify(heading) if heading else "introduction"
         for group in pack_units(units, params):
             anchor, n = base, 1
@@ -192,6 +198,7 @@ def chunk_article(article: Article, params: ChunkParams, first_id: int = 0) -> l
                     anchor=anchor,
                     position=len(chunks),
                     units=group,
+                    parent=parent,
                 )
             )
     return chunks

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .schema import Turn
-from .text import lexical_tokens, words
+from .text import STOPWORDS, lexical_tokens, words
 
 OPENERS = ("and", "but", "also", "so", "then", "what about", "what if", "how about", "ok", "okay")
 REFERRING_WORDS = frozenset(
@@ -44,3 +45,34 @@ def search_texts(message: str, history: Sequence[Turn]) -> list[str]:
     earlier turn gives the topic without drowning what is newly asked."""
     query = resolve_query(message, history)
     return [query] if query == message else [query, message]
+
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+def quoted_sentences(answers: Sequence[str]) -> list[str]:
+    """The sentences earlier replies quoted (the ones followed by an [n] marker)."""
+    out = []
+    for answer in answers:
+        for piece in re.split(r"(?<=\])\s+", answer):
+            if _MARKER.search(piece):
+                out.append(_MARKER.sub("", piece).strip())
+    return out
+
+
+def assistant_turns(history: Sequence[Turn]) -> list[str]:
+    """The assistant's earlier replies, oldest first."""
+    return [turn.content for turn in history if turn.role == "assistant"]
+
+
+def missing_subject(question: str, passage_words: set[str], known: set[str]) -> str | None:
+    """The words of a question that neither the passages nor any article use, as a short phrase in the
+    question's order: what "the articles don't cover" names (None when every word appears somewhere)."""
+    found = set(lexical_tokens(" ".join(passage_words)))
+    corpus = set(lexical_tokens(" ".join(known)))
+    unknown = [
+        w
+        for w in words(question)
+        if w not in STOPWORDS and len(w) > 2 and not (set(lexical_tokens(w)) & (found | corpus))
+    ]
+    return " ".join(unknown[:3]) if unknown else None

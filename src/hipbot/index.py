@@ -12,27 +12,40 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from . import __version__
+from .acts import ActModel, act_examples, fit_acts
+from .adapter import QueryAdapter
 from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
 from .config import Settings
-from .corpus import corpus_hash, load_corpus
+from .corpus import corpus_hash, load_unanswered, read_corpus, read_questions
 from .embedding import ONNX_DATA_FILE, Encoder, export_onnx, model_id
 from .promotion import mark_chunk, promotion_fingerprint
-from .text import lexical_tokens
+from .question_bank import BankEntry, Chip, attach_questions
+from .rerank import Ranking
+from .text import lexical_tokens, normalize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 CURRENT = "current"
 ENCODER_DIR = "encoder"
 HNSW_FROM = 20000  # passages; below this a flat scan takes well under a millisecond
-FILES = ("manifest.json", "chunks.jsonl", "vectors.faiss", "sentences.npy", "lexical")
+FILES = (
+    "manifest.json",
+    "chunks.jsonl",
+    "vectors.faiss",
+    "sentences.npy",
+    "lexical",
+    "questions.jsonl",
+    "questions.npy",
+    "context.npy",
+)
 
 
 class IndexUnavailable(RuntimeError):
@@ -72,6 +85,29 @@ class LoadedIndex:
     sentence_vectors: np.ndarray
     sentence_offsets: list[int]
     lexical: Any  # bm25s.BM25
+    bank: list[BankEntry] = field(default_factory=list)
+    bank_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    adapter: QueryAdapter = field(default_factory=QueryAdapter)
+    title_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    heading_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    ranking: Ranking | None = None
+    acts: ActModel | None = None
+    chips: list[Chip] = field(default_factory=list)
+    unanswered_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+
+    @property
+    def passage_vectors(self) -> np.ndarray:
+        """Every passage's vector, in passage order (read from the FAISS index once)."""
+        if self._passage_vectors is None:
+            self._passage_vectors = self.vectors.reconstruct_n(0, self.vectors.ntotal)
+        return self._passage_vectors
+
+    _passage_vectors: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def bank_chunks(self) -> np.ndarray:
+        """The passage each visitor question belongs to."""
+        return np.array([entry.chunk for entry in self.bank], dtype=np.int64)
 
     def chunk_sentence_vectors(self, chunk_id: int) -> np.ndarray:
         """The vectors of one passage's sentences, in order."""
@@ -116,6 +152,11 @@ def embedding_texts(chunks: list[Chunk]) -> list[str]:
             context = " ".join(previous.text.split()[-CONTEXT_WORDS:])
         texts.append(f"{heading}\n{context}\n{chunk.text}" if context else f"{heading}\n{chunk.text}")
     return texts
+
+
+def heading_text(chunk: Chunk) -> str:
+    """What a passage's heading says: the article title and the section."""
+    return f"{chunk.title}. {chunk.section}" if chunk.section else chunk.title
 
 
 def identity(settings: Settings) -> dict[str, Any]:
@@ -170,42 +211,129 @@ def _import_bm25s() -> Any:
     return bm25s
 
 
+def writable_index_dir(index_dir: Path) -> None:
+    """Fail at once, with the fix, when the index folder cannot be written (before any embedding)."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkdtemp(prefix=".probe-", dir=index_dir))
+        probe.rmdir()
+    except OSError as exc:
+        raise IndexUnavailable(
+            f"cannot write the index to {index_dir} ({exc.strerror or exc}): choose a writable folder with "
+            "--index or HIPBOT_INDEX_DIR"
+        ) from None
+
+
 def build_index(
     settings: Settings, encoder: Encoder, progress: ProgressFactory | None = None
 ) -> dict[str, Any]:
     """Build the index from the corpus into a temporary folder, then switch it in atomically."""
     started = time.perf_counter()
+    writable_index_dir(settings.index_dir)
     import faiss
+
+    from .fitting import Asked, fit_ranking, validated_chips
 
     bm25s = _import_bm25s()
 
-    articles = load_corpus(settings.corpus_dir)
+    articles, problems = read_corpus(settings.corpus_dir)
+    questions, question_problems = read_questions(settings.corpus_dir, articles)
+    problems += question_problems
+    for problem in problems:
+        logger.warning("left out of the index: %s", problem)
     chunks = chunk_corpus(articles, chunk_params(settings))
     for chunk in chunks:
         mark_chunk(chunk)
+    unanswered = load_unanswered(settings.corpus_dir)
     sentences = [s for chunk in chunks for s in chunk.sentences]
     passage_texts = embedding_texts(chunks)
-    texts = passage_texts + sentences
+    labels = sorted({chunk.title for chunk in chunks} | {heading_text(chunk) for chunk in chunks})
+    asked = [normalize(q.question) for q in questions]
+    not_asked = [normalize(q) for q in unanswered]
+    labelled_acts = act_examples()
+    parts = [
+        passage_texts,
+        sentences,
+        labels,
+        asked,
+        not_asked,
+        [normalize(text) for text, _ in labelled_acts],
+    ]
 
+    texts = [text for part in parts for text in part]
     bar = progress(len(texts), "embedding passages") if progress else None
     vectors = encoder.encode(texts, progress=bar.update if bar else None)
     if bar:
         bar.close()
-    passage_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+    bounds = np.cumsum([0, *(len(part) for part in parts)])
+    passage_vectors, sentence_vectors, label_rows, question_vectors, unanswered_vectors, act_vectors = (
+        vectors[bounds[i] : bounds[i + 1]] for i in range(len(parts))
+    )
+    label_vectors = dict(zip(labels, label_rows, strict=True))
+    context = np.stack(
+        [
+            np.vstack([label_vectors[c.title] for c in chunks]),
+            np.vstack([label_vectors[heading_text(c)] for c in chunks]),
+        ]
+    )
+    bank, bank_vectors = attach_questions(questions, chunks, question_vectors, passage_vectors)
+
+    vector_index = faiss_index(encoder.dimension, len(chunks))
+    vector_index.add(passage_vectors)
+    lexical = bm25s.BM25()
+    lexical.index([lexical_tokens(t) for t in passage_texts], show_progress=False)
+    offsets = np.cumsum([0] + [len(c.sentences) for c in chunks]).tolist()
+    built = LoadedIndex(
+        Path(),
+        {},
+        chunks,
+        vector_index,
+        sentence_vectors,
+        offsets,
+        lexical,
+        bank,
+        bank_vectors,
+        title_vectors=context[0],
+        heading_vectors=context[1],
+    )
+    asked_bank = Asked(
+        [e.question for e in bank], bank_vectors, [e.targets for e in bank], [e.chunk for e in bank]
+    )
+    adapter, ranking = fit_ranking(
+        built, asked_bank, Asked(unanswered, unanswered_vectors, []), settings.dense_weight
+    )
+    built.adapter, built.ranking = adapter, ranking
+    chips = validated_chips(built, asked_bank, ranking, settings.dense_weight)
 
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=settings.index_dir))
     try:
-        vector_index = faiss_index(encoder.dimension, len(chunks))
-        vector_index.add(passage_vectors)
         faiss.write_index(vector_index, str(staging / "vectors.faiss"))
         np.save(staging / "sentences.npy", sentence_vectors)
-        lexical = bm25s.BM25()
-        lexical.index([lexical_tokens(t) for t in passage_texts], show_progress=False)
         lexical.save(str(staging / "lexical"), show_progress=False)
         with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
+        np.save(staging / "questions.npy", bank_vectors)
+        np.save(staging / "context.npy", context)
+        np.save(staging / "unanswered.npy", unanswered_vectors)
+        with (staging / "questions.jsonl").open("w", encoding="utf-8") as out:
+            for entry in bank:
+                out.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+        adapter.save(staging)
+        (staging / "chips.json").write_text(
+            json.dumps([asdict(c) for c in chips], ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+        # Visitor questions (and, for a corpus without any, the articles' own sentences) are the messages
+        # that are not acts.
+        content = (
+            question_vectors
+            if len(question_vectors) >= len(act_vectors)
+            else np.vstack([question_vectors, sentence_vectors])
+        )
+        fit_acts(act_vectors, [act for _, act in labelled_acts], content).save(staging)
+        if ranking is not None:
+            ranking.save(staging)
         manifest = {
             **identity(settings),
             "model_dimension": encoder.dimension,
@@ -215,7 +343,12 @@ def build_index(
             "articles": len(articles),
             "chunks": len(chunks),
             "sentences": len(sentences),
+            "visitor_questions": len(bank),
+            "unanswered_questions": len(unanswered),
+            "query_adapter": adapter.weights is not None,
+            "retrieval_fit": ranking.report if ranking else None,
             "index_type": type(vector_index).__name__,
+            "problems": [p.as_dict() for p in problems],
         }
         manifest["query_encoder"] = _add_query_encoder(settings, encoder, staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -291,6 +424,17 @@ def load_index(index_dir: Path) -> LoadedIndex:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         sentence_vectors = np.load(path / "sentences.npy")
         lexical = bm25s.BM25.load(str(path / "lexical"), show_progress=False)
+        with (path / "questions.jsonl").open(encoding="utf-8") as lines:
+            bank = [
+                BankEntry(**{**(r := json.loads(line)), "targets": tuple(r["targets"])}) for line in lines
+            ]
+        bank_vectors = np.load(path / "questions.npy")
+        adapter = QueryAdapter.load(path)
+        context = np.load(path / "context.npy")
+        ranking = Ranking.load(path)
+        acts = ActModel.load(path)
+        chips = [Chip(**c) for c in json.loads((path / "chips.json").read_text(encoding="utf-8"))]
+        unanswered = np.load(path / "unanswered.npy")
     except Exception as exc:  # faiss, numpy and json each raise their own types
         raise IndexCorrupt(f"the index at {path} is corrupt ({exc}): run `hipbot index build`") from exc
     offsets = np.cumsum([0] + [len(c.sentences) for c in chunks]).tolist()
@@ -298,6 +442,24 @@ def load_index(index_dir: Path) -> LoadedIndex:
         vectors.ntotal != len(chunks)
         or len(sentence_vectors) != offsets[-1]
         or len(chunks) != manifest.get("chunks")
+        or len(bank) != len(bank_vectors)
     ):
         raise IndexCorrupt(f"the index at {path} is inconsistent (counts differ): run `hipbot index build`")
-    return LoadedIndex(path, manifest, chunks, vectors, sentence_vectors, offsets, lexical)
+    return LoadedIndex(
+        path,
+        manifest,
+        chunks,
+        vectors,
+        sentence_vectors,
+        offsets,
+        lexical,
+        bank,
+        bank_vectors,
+        adapter,
+        context[0],
+        context[1],
+        ranking,
+        acts,
+        chips,
+        unanswered,
+    )

@@ -23,6 +23,9 @@ PRODUCT_NAMES = re.compile(
 # Plugs that point at the products or the book without naming them.
 PRODUCT_PLUGS = re.compile(
     r"\b(my|the|this|her|our|your) book\b|\bbook about\b|\bi invented\b|"
+    r"\b(device|tool|gadget|product)s? (specifically |that i |i )?"
+    r"(designed|invented|created|developed|made)\b|"
+    r"\b(designed|invented|created|developed) (specifically )?by (christine|me|us)\b|"
     r"\b(our|these|this) (tools?|products?)\b|"
     r"\bthe tool\b|\bcontact us\b|\binstagram\b|@\w+\.com|\bshow notes\b|\b(your|a) copy\b",
     re.IGNORECASE,
@@ -44,9 +47,8 @@ PRODUCT_QUESTION = re.compile(
 )
 COMMERCE_QUESTION = re.compile(
     r"\bprices?\b|\bcost(s|ing)?\b|\bhow much (is|are|does|do|for)\b|\bdiscount|\bpromo|\bcoupon|\bcodes?\b|"
-    r"\bdeals?\b|\bsale\b|\bship(s|ping|ped)?\b|\bdeliver(y|ed)?\b|\brefund|"
-    r"\breturn policy\b|\bcheap(er|est)?\b|"
-    r"\bin stock\b|\bwhere (can|do) i (buy|get|order)\b|\bafford",
+    r"\b(any|best|current|a) deals?\b|\bdeals? on\b|\bsale\b|\bship(s|ping|ped)?\b|\bdeliver(y|ed)?\b|"
+    r"\brefund|\breturn policy\b|\bin stock\b|\bwhere (can|do) i (buy|get|order)\b",
     re.IGNORECASE,
 )
 STORE_NOTE = "These articles are published by the store that sells it."

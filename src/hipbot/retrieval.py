@@ -1,66 +1,75 @@
-"""Hybrid retrieval: dense FAISS search and bm25s lexical scores, fused, with a relevance floor."""
+"""Retrieval: dense FAISS search (with the query adapter) and bm25s lexical scores, fused, with a
+relevance floor and a coverage model that says whether the articles answer the question at all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from .chunking import Chunk
 from .embedding import Encoder
-from .fusion import fuse, top_indices
+from .fusion import fuse, saturate, top_indices
 from .index import LoadedIndex
+from .promotion import promotion_share
+from .rerank import PASSAGE_FEATURES
 from .text import query_tokens
 
 EXHAUSTIVE_LIMIT = 5000  # below this many passages, every passage gets a dense score
-CANDIDATES = 50  # passages taken from each of the dense and lexical rankings before fusion
+CANDIDATES = 50  # passages taken from each of the dense and lexical rankings
 SENTENCE_WEIGHT = 0.2  # share of a passage's semantic score that comes from its best sentence
 
 
 @dataclass
 class Hit:
-    """A passage with its fused score and the two scores it came from."""
+    """A passage with its ranking score and its evidence."""
 
     chunk: Chunk
     score: float
     dense: float
     lexical: float
+    fused: float = 0.0
 
 
 @dataclass
 class Retrieval:
-    """What a search found: ranked hits, whether any is relevant, and the query vector."""
+    """What a search found: ranked hits, whether anything is related, how well the best answer the
+    question, and the query vector."""
 
     hits: list[Hit]
     relevant: bool
     query_vector: np.ndarray = field(repr=False)
+    covered: float = 0.0  # P(the articles answer this question)
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, len(PASSAGE_FEATURES))), repr=False)
 
     @property
     def best(self) -> float:
-        """The top fused score (0 when nothing was found)."""
+        """The top score (0 when nothing was found)."""
         return self.hits[0].score if self.hits else 0.0
+
+
+@dataclass
+class Candidates:
+    """The passages worth ranking for a query, with their features averaged over its phrasings."""
+
+    ids: list[int]
+    features: np.ndarray  # (len(ids), len(PASSAGE_FEATURES))
+    ranking: np.ndarray  # the ranking score: the fused score with the adapted query
+    fused: np.ndarray  # the fused score with the plain query, on the scale of the relevance floor
 
 
 class Retriever:
     """Searches one loaded index with one encoder."""
 
     def __init__(
-        self,
-        index: LoadedIndex,
-        encoder: Encoder,
-        dense_weight: float,
-        min_relevance: float,
-        cache_size: int = 1024,
+        self, index: LoadedIndex, encoder: Encoder, dense_weight: float, min_relevance: float
     ) -> None:
         self.index = index
         self.encoder = encoder
-        self._encode_one: Callable[[str], np.ndarray] = lru_cache(maxsize=cache_size)(
-            lambda text: encoder.encode([text])[0]
-        )
         self.dense_weight = dense_weight
         self.min_relevance = min_relevance
+        self.promotion = np.array([promotion_share(c) for c in index.chunks], dtype=np.float32)
 
     def dense_scores(self, vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query to passages (a lower bound for passages not searched)."""
@@ -89,33 +98,88 @@ class Retriever:
         similarity = self.index.sentence_vectors[rows] @ vector
         return np.maximum.reduceat(similarity, np.concatenate(([0], np.cumsum(ends - starts)[:-1])))
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Query vectors, from a small cache for questions asked before (starter and suggested ones)."""
-        return np.vstack([self._encode_one(text) for text in texts])
-
-    def search(self, texts: Sequence[str], k: int, penalty: np.ndarray | None = None) -> Retrieval:
-        """Rank passages for one or more phrasings of a query (their scores are averaged);
-        `penalty` (per passage) lowers passages that should rank below the rest."""
-        vectors = self.encode(texts)
-        dense = [self.dense_scores(vector) for vector in vectors]
-        lexical = [self.lexical_scores(text) for text in texts]
+    def candidates(self, texts: Sequence[str], vectors: np.ndarray, health: bool = True) -> Candidates:
+        """Gather candidates from every phrasing and compute their features (averaged over phrasings);
+        `health` marks a health question, for which promotion counts against a passage."""
+        adapted = self.index.adapter.apply(vectors)
+        dense = [self.dense_scores(v) for v in adapted]
+        lexical = [self.lexical_scores(t) for t in texts]
         pools = [set(top_indices(scores, CANDIDATES)) for scores in (*dense, *lexical)]
-        candidates = sorted(set().union(*pools))
-        fused = np.zeros(len(candidates), dtype=np.float32)
-        for vector, dense_scores, lexical_scores in zip(vectors, dense, lexical, strict=True):
-            best_sentence = self.sentence_scores(vector, candidates)
-            semantic = (1 - SENTENCE_WEIGHT) * dense_scores[candidates] + SENTENCE_WEIGHT * best_sentence
-            fused += fuse(semantic, lexical_scores[candidates], self.dense_weight) / len(texts)
-        ranking = fused - penalty[candidates] if penalty is not None else fused
+        ids = sorted(set().union(*pools))
+        features = np.zeros((len(ids), len(PASSAGE_FEATURES)), dtype=np.float32)
+        ranking = np.zeros(len(ids), dtype=np.float32)
+        fused = np.zeros(len(ids), dtype=np.float32)
+        for vector, moved, dense_scores, lexical_scores in zip(vectors, adapted, dense, lexical, strict=True):
+            sentence = self.sentence_scores(vector, ids)
+            sentence_adapted = self.sentence_scores(moved, ids)
+            lex = saturate(lexical_scores[ids])
+            features += np.column_stack(
+                [
+                    dense_scores[ids],
+                    self.index.passage_vectors[ids] @ vector,
+                    sentence,
+                    sentence_adapted,
+                    lex,
+                    self.index.title_vectors[ids] @ vector,
+                    self.index.heading_vectors[ids] @ vector,
+                    self.promotion[ids] if health else np.zeros(len(ids), dtype=np.float32),
+                ]
+            )
+            moved_semantic = (1 - SENTENCE_WEIGHT) * dense_scores[ids] + SENTENCE_WEIGHT * sentence_adapted
+            ranking += fuse(moved_semantic, lexical_scores[ids], self.dense_weight)
+            # The plain score keeps the encoder's own scale, on which the relevance floor was set.
+            plain = self.index.passage_vectors[ids] @ vector
+            semantic = (1 - SENTENCE_WEIGHT) * plain + SENTENCE_WEIGHT * sentence
+            fused += fuse(semantic, lexical_scores[ids], self.dense_weight)
+        n = len(texts)
+        return Candidates(ids, features / n, ranking / n, fused / n)
+
+    def nearest_questions(self, vector: np.ndarray) -> tuple[float, float]:
+        """How similar a question is to the closest visitor question the articles answer, and to the
+        closest one they don't."""
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-9)
+        answered = float((self.index.bank_vectors @ vector).max()) if len(self.index.bank_vectors) else 0.0
+        missing = self.index.unanswered_vectors
+        return answered, float((missing @ vector).max()) if len(missing) else 0.0
+
+    def search(
+        self,
+        texts: Sequence[str],
+        k: int,
+        penalty: np.ndarray | None = None,
+        vectors: np.ndarray | None = None,
+        exclude: set[int] | None = None,
+    ) -> Retrieval:
+        """Rank passages for one or more phrasings of a query. `vectors` are the phrasings' vectors
+        when the caller has them; `penalty` (per passage) marks a health question, whose mostly
+        promotional passages rank lower; `exclude` drops passages already shown."""
+        vectors = self.encoder.encode(list(texts)) if vectors is None else vectors
+        found = self.candidates(texts, vectors, health=penalty is not None)
+        ranking = self.index.ranking
+        scores = found.ranking - (penalty[found.ids] if penalty is not None else 0.0)
+        order = [i for i in np.argsort(-scores, kind="stable") if not exclude or found.ids[i] not in exclude]
+        top = order[:k]
         hits = [
             Hit(
-                self.index.chunks[candidates[i]],
-                float(fused[i]),
-                float(np.mean([d[candidates[i]] for d in dense])),
-                float(np.mean([lex[candidates[i]] for lex in lexical])),
+                self.index.chunks[found.ids[i]],
+                float(scores[i]),
+                float(found.features[i][0]),
+                float(found.features[i][4]),
+                float(found.fused[i]),
             )
-            for i in top_indices(ranking, k)
+            for i in top
         ]
-        relevant = bool(hits) and max(h.score for h in hits) >= self.min_relevance
+        relevant = bool(hits) and float(found.fused.max()) >= self.min_relevance
+        ranked_features = found.features[top]
         query_vector = vectors.mean(axis=0)
-        return Retrieval(hits, relevant, query_vector / max(float(np.linalg.norm(query_vector)), 1e-9))
+        covered = 1.0 if relevant else 0.0
+        if ranking is not None and hits:
+            answered, unanswered = self.nearest_questions(query_vector)
+            covered = ranking.covered(found.ranking[top], ranked_features, answered, unanswered)
+        return Retrieval(
+            hits,
+            relevant,
+            query_vector / max(float(np.linalg.norm(query_vector)), 1e-9),
+            covered,
+            ranked_features,
+        )

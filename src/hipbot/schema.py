@@ -13,6 +13,7 @@ MAX_HISTORY_ITEMS = 20
 MAX_TURN_CHARS = 8000
 
 SafetyLevel = Literal["none", "caution", "urgent"]
+Coverage = Literal["direct", "partial", "none"]
 VISIBLE_CHARACTER = r"[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
 
 
@@ -72,12 +73,18 @@ class Safety(BaseModel):
 
 
 class ChatReply(BaseModel):
-    """The reply: a cited answer, the passages, safety advice, scope, a disclaimer and follow-ups."""
+    """The reply: a cited answer, the passages, safety advice, scope, coverage, a disclaimer and
+    follow-ups."""
 
     answer: str
     passages: list[Passage]
     safety: Safety
     in_scope: bool
+    coverage: Coverage = Field(
+        "none",
+        description="direct: the passages answer the question; partial: they are related but do not cover "
+        "its specific subject (the answer says so first); none: nothing relevant was found.",
+    )
     disclaimer: str
     suggestions: list[str]
 

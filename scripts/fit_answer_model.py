@@ -1,0 +1,84 @@
+"""Fit the weights hipbot uses to pick the answering sentence, from visitors' questions with the phrase
+of the article that answers each (`src/hipbot/data/answer_examples.jsonl`).
+
+    .venv/bin/python scripts/fit_answer_model.py      # needs a built index (hipbot index build)
+
+Writes `src/hipbot/data/answer_model.json`: the weights, the feature names and a cross-validated report
+(how often the best-scored sentence holds the answer, against the hand-set score). Deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from hipbot.assistant import Hipbot
+from hipbot.compose import SENTENCE_FEATURES, question_type, sentence_features
+from hipbot.config import Settings, configure_offline
+from hipbot.promotion import hidden_sentences, is_product_question
+from hipbot.text import normalize
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "hipbot" / "data"
+SEED = 3
+
+
+def main() -> int:
+    configure_offline()
+    bot = Hipbot.from_settings(Settings(), build=False)
+    examples = [
+        json.loads(line) for line in (DATA / "answer_examples.jsonl").read_text().splitlines() if line
+    ]
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    for example in examples:
+        question = example["question"]
+        product = is_product_question(question)
+        penalty = None if product else bot.promotion_penalties
+        found = bot.retriever.search([question], 5, penalty)
+        hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product) for hit in found.hits}
+        vectors = [bot.index.chunk_sentence_vectors(hit.chunk.id) for hit in found.hits[:3]]
+        adapted = bot.index.adapter.apply(found.query_vector[None])[0]
+        rows, features = sentence_features(
+            found.hits, vectors, found.query_vector, adapted, question, hidden, question_type(question)
+        )
+        gold = normalize(example["gold"]).lower()
+        labels = np.array([gold in normalize(text).lower() for _, _, text in rows])
+        if labels.any():
+            groups.append((features, labels))
+    fold = np.random.RandomState(SEED).randint(0, 5, len(groups))
+    right = baseline = 0
+    for k in range(5):
+        train = [g for g, f in zip(groups, fold, strict=True) if f != k]
+        model = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(
+            np.vstack([x for x, _ in train]), np.concatenate([y for _, y in train])
+        )
+        for (x, y), f in zip(groups, fold, strict=True):
+            if f == k:
+                right += bool(y[int(np.argmax(model.decision_function(x)))])
+                hand = x[:, 0] + 0.15 * x[:, 2] + 0.1 * x[:, 4] - 0.03 * (x[:, 3] - 1)
+                baseline += bool(y[int(np.argmax(hand))])
+    model = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(
+        np.vstack([x for x, _ in groups]), np.concatenate([y for _, y in groups])
+    )
+    report = {
+        "questions": len(examples),
+        "with_answer_in_top_passages": len(groups),
+        "cross_validated_best_sentence_holds_answer": round(right / len(groups), 3),
+        "hand_set_score_best_sentence_holds_answer": round(baseline / len(groups), 3),
+    }
+    out = {
+        "features": list(SENTENCE_FEATURES),
+        "weights": [round(float(w), 6) for w in model.coef_[0]],
+        "bias": round(float(model.intercept_[0]), 6),
+        "report": report,
+    }
+    (DATA / "answer_model.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
