@@ -30,14 +30,15 @@ def encoder(settings: Settings) -> SentenceTransformerEncoder:
 @pytest.fixture(scope="session")
 def bot(settings: Settings, encoder: SentenceTransformerEncoder) -> Hipbot:
     from hipbot.assistant import ensure_index, query_encoder
+    from hipbot.triage.artifact import ensure_model
 
     index, _ = ensure_index(settings, encoder)
-    return Hipbot(settings, index, query_encoder(settings, index))
+    return Hipbot(settings, index, query_encoder(settings, index), ensure_model(settings.index_dir, None))
 
 
 @pytest.fixture(scope="session")
 def client(settings: Settings, bot: Hipbot) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, bot=bot)) as test_client:
+    with TestClient(create_app(settings, bot=bot, watch=False)) as test_client:
         yield test_client
 
 

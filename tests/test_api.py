@@ -1,6 +1,6 @@
 import pytest
 
-CONTRACT_KEYS = {"answer", "passages", "safety", "in_scope", "disclaimer", "suggestions"}
+CONTRACT_KEYS = {"answer", "passages", "safety", "in_scope", "coverage", "disclaimer", "suggestions"}
 PASSAGE_KEYS = {"n", "title", "section", "text", "source", "score"}
 
 

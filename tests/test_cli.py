@@ -86,7 +86,10 @@ def test_eval_prints_retrieval_figures(env, tmp_path: Path) -> None:
 
 
 def test_serve_without_building_refuses_a_missing_index(env, tmp_path: Path) -> None:
-    result = run({**env, "HIPBOT_INDEX_DIR": str(tmp_path / "empty")}, "serve", "--no-build")
+    from hipbot.bench import free_port
+
+    port = str(free_port())
+    result = run({**env, "HIPBOT_INDEX_DIR": str(tmp_path / "empty")}, "serve", "--no-build", "--port", port)
     assert result.exit_code == 1
     assert "no index has been built" in result.output
     assert "hipbot index build" in result.output

@@ -108,8 +108,8 @@ def test_uncovered_questions_say_so(bot) -> None:
     honest = [r for r in replies if r.coverage != "direct" or not r.in_scope]
     assert len(honest) >= len(UNCOVERED) - 2, [(r.coverage, r.answer[:60]) for r in replies]
     for reply in honest:
-        if reply.coverage == "partial":
-            assert reply.answer.startswith("The articles don't cover")
+        if reply.coverage == "partial":  # after any "see a doctor soon" advice
+            assert "The articles don't cover" in reply.answer
 
 
 @pytest.mark.parametrize(

@@ -67,11 +67,11 @@ def test_front_matter_errors_name_the_file_and_field(
 
 def test_missing_front_matter_and_duplicate_slugs(tmp_path: Path) -> None:
     write(tmp_path / "a.md", "Just text.\n")
-    with pytest.raises(CorpusError, match=r"a\.md: missing front matter"):
+    with pytest.raises(CorpusError, match=r"a\.md:1: missing front matter: start the file with '---'"):
         load_corpus(tmp_path)
     write(tmp_path / "a.md", "---\ntitle: A\nslug: same\nkind: article\n---\nText.\n")
     write(tmp_path / "b.md", "---\ntitle: B\nslug: same\nkind: article\n---\nText.\n")
-    with pytest.raises(CorpusError, match=r"b\.md: slug 'same' is already used by a\.md"):
+    with pytest.raises(CorpusError, match=r"b\.md:3: slug 'same' is already used by a\.md"):
         load_corpus(tmp_path)
 
 
@@ -95,3 +95,16 @@ def test_blocks_keep_list_items_and_headings() -> None:
     )
     assert [b.type for b in blocks] == ["heading", "paragraph", "item", "item", "speaker", "paragraph"]
     assert blocks[1].text == "A line continued."
+
+
+def test_every_problem_is_reported_with_its_line_and_the_good_articles_kept(tmp_path: Path) -> None:
+    from hipbot.corpus import read_corpus
+
+    write(tmp_path / "good.md", "---\ntitle: Good\nslug: good\nkind: article\n---\n\nHips.\n")
+    write(tmp_path / "kind.md", "---\ntitle: K\nslug: k\nkind: blog\n---\n\nText.\n")
+    write(tmp_path / "empty.md", "---\ntitle: E\nslug: e\nkind: article\n---\n\n")
+    articles, problems = read_corpus(tmp_path)
+    assert [a.slug for a in articles] == ["good"]
+    found = {p.path.name: (p.line, p.problem) for p in problems}
+    assert found["kind.md"][0] == 4 and "use one of article, transcript, product" in found["kind.md"][1]
+    assert found["empty.md"][0] == 6 and "add the article's text" in found["empty.md"][1]

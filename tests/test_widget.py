@@ -205,6 +205,7 @@ class Servers:
     bot: str  # the hipbot server, which also serves the demo page at /
     allowed: str  # a store origin listed in HIPBOT_ALLOWED_ORIGINS
     refused: str  # a store origin that is not
+    log: Path  # what the hipbot server logs
 
 
 @pytest.fixture(scope="session")
@@ -253,7 +254,7 @@ def servers(bot: Hipbot, settings: Settings, tmp_path_factory: pytest.TempPathFa
         )
     try:
         wait_for_health(bot_url, process, log_path)
-        yield Servers(bot_url, allowed_origin, f"http://127.0.0.1:{refused.server_address[1]}")
+        yield Servers(bot_url, allowed_origin, f"http://127.0.0.1:{refused.server_address[1]}", log_path)
     finally:
         process.terminate()
         try:
@@ -518,6 +519,39 @@ def test_caution_comes_first_and_out_of_scope_is_a_short_note(new_page: Callable
     assert_readable(page)
 
 
+def test_api_docs_render_with_the_network_blocked(new_page: Callable[..., Page], servers: Servers) -> None:
+    page = new_page(go=False)
+    outside: list[str] = []
+
+    def only_loopback(route: Route) -> None:
+        if route.request.url.startswith(("http://127.0.0.1", "http://localhost")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.goto(f"{servers.bot}/docs")
+    expect(page.locator(".swagger-ui .title").first).to_contain_text("hipbot")
+    expect(page.get_by_text("/api/chat").first).to_be_visible()
+    assert outside == []
+    screenshot(page, "docs-offline.png")
+
+
+def test_partial_coverage_opens_with_a_note(new_page: Callable[..., Page]) -> None:
+    page = new_page()
+    open_widget(page)
+    reply = ask(page, "What's the best marathon taper plan for tight hip flexors?")
+    note = reply.locator(".coverage-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("don't cover")
+    expect(note).to_have_attribute("role", "note")
+    assert reply.locator(".sources li").count() >= 1
+    assert "don't cover" not in reply.locator(".answer-text").inner_text()
+    assert_readable(page)
+    screenshot(page, "widget-partial.png")
+
+
 def test_server_text_is_shown_as_text_never_run(new_page: Callable[..., Page]) -> None:
     page = new_page()
     dialogs: list[str] = []
@@ -749,11 +783,17 @@ def test_widget_on_another_origin_works_when_allowed_and_explains_when_not(
     screenshot(page, "widget-other-origin.png")
 
     refused = new_page(f"{servers.refused}/store.html")
+    console: list[str] = []
+    refused.on("console", lambda message: console.append(message.text))
     open_widget(refused)
     widget(refused).get_by_role("button", name="How should I sit with sciatica?").click()
-    expect(widget(refused).get_by_role("alert")).to_contain_text("can't reach the assistant")
-    expect(widget(refused).get_by_role("button", name="Try again")).to_be_visible()
+    expect(widget(refused).get_by_role("alert")).to_contain_text("the chat is unavailable on this page")
+    expect(widget(refused).get_by_role("button", name="Try again")).to_have_count(0)
     assert widget(refused).locator(".answer").count() == 0
+    assert any("HIPBOT_ALLOWED_ORIGINS" in line and servers.refused in line for line in console), console
+    logged = servers.log.read_text(encoding="utf-8")
+    assert f"browser origin {servers.refused}" in logged and "HIPBOT_ALLOWED_ORIGINS" in logged
+    assert logged.count(f"browser origin {servers.refused}") == 1  # once per origin
 
 
 def test_phone_screen_panel_fills_the_screen_and_the_page_stays_put(new_page: Callable[..., Page]) -> None:

@@ -10,14 +10,15 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .assistant import Hipbot
 from .config import Settings, get_settings
+from .live import LiveBot
 from .privacy import AccessLog, QuestionLog
-from .protection import MAX_BODY_BYTES, BodySizeLimit, RateLimit, SecurityHeaders
+from .protection import MAX_BODY_BYTES, BodySizeLimit, OriginPolicy, RateLimit, SecurityHeaders
 from .schema import ChatReply, ChatRequest, ErrorBody
 from .web import add_widget_routes
 
@@ -48,31 +49,39 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str
 
 
 def get_bot(request: Request) -> Hipbot:
-    """The application object the app was started with."""
-    bot: Hipbot = request.app.state.bot
-    return bot
+    """The application object serving now (replaced when a new index build is switched in)."""
+    live: LiveBot = request.app.state.live
+    return live.bot
 
 
 BotDependency = Annotated[Hipbot, Depends(get_bot)]
 
 
-def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> FastAPI:
-    """Build the FastAPI app; the index is loaded (or built) at start-up unless a bot is given."""
+def create_app(
+    settings: Settings | None = None, bot: Hipbot | None = None, build: bool = True, watch: bool = True
+) -> FastAPI:
+    """Build the FastAPI app; the index is loaded (or built) at start-up unless a bot is given. With
+    `watch`, the app follows changes to the corpus and new builds of the index while it runs."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if getattr(app.state, "bot", None) is None:
-            app.state.bot = Hipbot.from_settings(settings)
+        if app.state.live is None:
+            app.state.live = LiveBot(settings, Hipbot.from_settings(settings, build=build), build=build)
+        if watch:
+            app.state.live.start()
         yield
+        app.state.live.stop()
 
     app = FastAPI(
         title="hipbot",
         version=__version__,
         summary="Answers hip-pain questions from the store's articles, with cited passages.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
-    app.state.bot = bot
+    app.state.live = LiveBot(settings, bot, build=build) if bot is not None else None
     questions = QuestionLog(settings.question_log) if settings.log_questions else None
     # Added innermost first: access log, security headers, CORS, body limit, rate limit, then the app.
     if settings.rate_limit > 0:
@@ -91,6 +100,7 @@ def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> F
             allow_headers=["Content-Type"],
             expose_headers=["Retry-After"],
         )
+    app.add_middleware(OriginPolicy, allowed=settings.allowed_origins)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
 
@@ -124,9 +134,39 @@ def create_app(settings: Settings | None = None, bot: Hipbot | None = None) -> F
         return reply
 
     @app.get("/health")
-    def health(bot: BotDependency) -> dict[str, Any]:
-        """Liveness, and a summary of the loaded index."""
-        return {"status": "ok", "version": __version__, "index": bot.manifest_summary()}
+    def health(request: Request) -> dict[str, Any]:
+        """Liveness and content: ok or degraded (an article left out, a build that failed), the build
+        served, its article count, and whether the corpus has changed since it was built."""
+        live: LiveBot = request.app.state.live
+        content = live.status()
+        return {
+            "status": content.pop("status"),
+            "version": __version__,
+            "index": {**live.bot.manifest_summary(), **content},
+        }
 
+    add_docs_routes(app)
     add_widget_routes(app)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def add_docs_routes(app: FastAPI) -> None:
+    """/docs with Swagger UI served from the installed `swagger-ui-bundle-v2` package: no CDN needed."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="hipbot API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )

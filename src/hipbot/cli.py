@@ -1,144 +1,37 @@
-"""The command line: ask, chat, serve, index build/info, eval."""
+"""The command line: ask, chat, serve, triage, index build/check/info, eval, bench."""
 
 from __future__ import annotations
 
 import json
-import logging
-import shutil
-import sys
-import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import socket
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from . import __version__
-from .config import Settings, configure_offline
-from .corpus import CorpusError
-from .embedding import ModelError
-from .index import IndexUnavailable, ProgressBar, stale_reason
-from .schema import MAX_MESSAGE_CHARS, ChatReply, Turn
+from .cli_common import (
+    INDEX_SETTINGS,
+    EnvOption,
+    friendly_errors,
+    load_bot,
+    make_settings,
+    settings_options,
+)
+from .cli_triage import triage
+from .config import configure_offline
+from .index import stale_reason
+from .schema import MAX_MESSAGE_CHARS, Turn
+from .terminal import render_reply, setup_logging, tqdm_progress
 
-F = TypeVar("F", bound=Callable[..., Any])
 QUIT_WORDS = {"exit", "quit", "bye", ":q"}
-
-
-def tqdm_progress(total: int, label: str) -> ProgressBar:
-    """A terminal progress bar (on stderr) for long index work."""
-    from tqdm import tqdm
-
-    bar: ProgressBar = tqdm(total=total, desc=label, unit="text", file=sys.stderr, leave=False)
-    return bar
-
-
-def settings_options(func: F) -> F:
-    """Options shared by every command that reads the corpus or the index."""
-    func = click.option(
-        "--corpus",
-        "corpus_dir",
-        type=click.Path(path_type=Path),
-        envvar="HIPBOT_CORPUS_DIR",
-        help="Folder of Markdown articles.  [env: HIPBOT_CORPUS_DIR]",
-    )(func)
-    func = click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(path_type=Path),
-        envvar="HIPBOT_INDEX_DIR",
-        help="Folder for the built index.  [env: HIPBOT_INDEX_DIR]",
-    )(func)
-    func = click.option(
-        "--model",
-        envvar="HIPBOT_MODEL",
-        help="Embedding model: a local folder or a model name.  [env: HIPBOT_MODEL]",
-    )(func)
-    return func
-
-
-def make_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with the options that were given on the command line."""
-    try:
-        return Settings(**{key: value for key, value in overrides.items() if value is not None})
-    except ValueError as exc:
-        raise click.ClickException(f"invalid setting: {exc}") from None
-
-
-@contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Turn library errors into short messages that say what to do."""
-    try:
-        yield
-    except (CorpusError, IndexUnavailable, ModelError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
-
-
-def load_bot(settings: Settings, build: bool = True) -> Any:
-    """The application object, building the index with a progress bar when it is missing or stale
-    (or refusing, with the fix, when building is not allowed)."""
-    from .assistant import Hipbot
-
-    reason = stale_reason(settings)
-    if reason and not build:
-        raise click.ClickException(
-            f"the index at {settings.index_dir} is not usable ({reason}): run `hipbot index build`"
-        )
-    if reason:
-        click.echo(f"Building the index ({reason})…", err=True)
-    return Hipbot.from_settings(settings, progress=tqdm_progress)
-
-
-def wrap(text: str, indent: str = "  ") -> str:
-    """Wrap a paragraph to the terminal width."""
-    width = max(40, min(100, shutil.get_terminal_size((88, 20)).columns) - 2)
-    lines = text.splitlines() or [""]
-    return "\n".join(
-        textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
-        for line in lines
-        if line.strip()
-    )
-
-
-def render_reply(reply: ChatReply) -> str:
-    """A readable terminal rendering: safety first, answer, numbered sources, follow-ups, disclaimer."""
-    out: list[str] = []
-    if reply.safety.level != "none" and reply.safety.message:
-        colour = "red" if reply.safety.level == "urgent" else "yellow"
-        out += [
-            click.style(f"⚠ {reply.safety.level.upper()}", fg=colour, bold=True),
-            wrap(reply.safety.message),
-            "",
-        ]
-    if reply.answer:
-        out += [click.style("Answer", bold=True), wrap(reply.answer), ""]
-    if reply.passages:
-        out.append(click.style("Sources", bold=True))
-        for passage in reply.passages:
-            where = f"{passage.title} — {passage.section}" if passage.section else passage.title
-            out.append(f"  [{passage.n}] " + click.style(where, fg="cyan"))
-            out.append(wrap(passage.text, "      "))
-            out.append(click.style(f"      {passage.source}", dim=True))
-        out.append("")
-    if reply.suggestions:
-        out.append(click.style("You could also ask", bold=True))
-        out += [f"  • {s}" for s in reply.suggestions]
-        out.append("")
-    out.append(click.style(wrap(reply.disclaimer, ""), dim=True))
-    return "\n".join(out)
-
-
-def setup_logging(verbose: bool, level: str | None = None) -> None:
-    """Log to stderr: warnings by default, progress detail with --verbose, or the server's level."""
-    chosen = level.upper() if level else ("INFO" if verbose else "WARNING")
-    logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hipbot")
-@click.option("-v", "--verbose", is_flag=True, envvar="HIPBOT_VERBOSE", help="Show what hipbot is doing.")
+@click.option(
+    "-v", "--verbose", is_flag=True, envvar="HIPBOT_VERBOSE", cls=EnvOption, help="Show what hipbot is doing."
+)
 def main(verbose: bool) -> None:
     """hipbot answers hip-pain questions from the store's articles, quoting its sources."""
     configure_offline()
@@ -168,7 +61,8 @@ def chat(**options: Any) -> None:
     with friendly_errors():
         bot = load_bot(make_settings(**options))
     click.echo(
-        click.style("hipbot", bold=True) + " — ask about hip, back or leg pain. Empty line or 'exit' quits.\n"
+        click.style("hipbot", bold=True)
+        + " — ask about hip, back or leg pain. Type 'exit' or press Ctrl-D to quit.\n"
     )
     history: list[Turn] = []
     while True:
@@ -177,7 +71,9 @@ def chat(**options: Any) -> None:
         except (EOFError, click.Abort):
             click.echo()
             break
-        if not message.strip() or message.strip().lower() in QUIT_WORDS:
+        if not message.strip():
+            continue  # an empty Enter asks nothing; 'exit' or Ctrl-D quits
+        if message.strip().lower() in QUIT_WORDS:
             break
         message = message[:MAX_MESSAGE_CHARS]
         reply = bot.reply(message, history[-20:])
@@ -187,7 +83,12 @@ def chat(**options: Any) -> None:
 
 @main.command()
 @click.option(
-    "--host", default="127.0.0.1", show_default=True, envvar="HIPBOT_HOST", help="Address to listen on."
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="HIPBOT_HOST",
+    cls=EnvOption,
+    help="Address to listen on.",
 )
 @click.option(
     "--port",
@@ -195,6 +96,7 @@ def chat(**options: Any) -> None:
     show_default=True,
     type=click.IntRange(1, 65535),
     envvar="HIPBOT_PORT",
+    cls=EnvOption,
     help="Port to listen on.",
 )
 @click.option(
@@ -203,6 +105,7 @@ def chat(**options: Any) -> None:
     show_default=True,
     type=click.IntRange(1, 64),
     envvar="HIPBOT_WORKERS",
+    cls=EnvOption,
     help="Worker processes, each with its own copy of the index.",
 )
 @click.option(
@@ -210,21 +113,22 @@ def chat(**options: Any) -> None:
     default=True,
     show_default=True,
     envvar="HIPBOT_BUILD_ON_START",
+    cls=EnvOption,
     help="Build the index at start-up when it is missing or stale; --no-build refuses to start instead.",
 )
 @settings_options
 def serve(host: str, port: int, workers: int, build: bool, **options: Any) -> None:
-    """Run the chat API (and its docs at /docs) with uvicorn."""
+    """Run the chat API (and its docs at /docs) with uvicorn; it follows changes to the articles."""
     import os
-    import socket
 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from .api import create_app
 
-    settings = make_settings(host=host, port=port, **options)
+    settings = make_settings(None, host=host, port=port, **options)
     setup_logging(False, settings.log_level)
+    listener = listen(host, port)  # before anything is loaded: a busy port fails at once
     with friendly_errors():
         bot = load_bot(settings, build)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -234,49 +138,59 @@ def serve(host: str, port: int, workers: int, build: bool, **options: Any) -> No
         err=True,
     )
     if workers == 1:
-        uvicorn.run(
-            create_app(settings, bot=bot),
-            host=host,
-            port=port,
+        config = uvicorn.Config(
+            create_app(settings, bot=bot, build=build),
             log_level=settings.log_level.lower(),
             access_log=False,
             log_config=None,
         )
+        uvicorn.Server(config).run(sockets=[listener])
         return
     del bot  # each worker loads the (now built) index itself
     for name, value in options.items():
         if value is not None:
             os.environ[f"HIPBOT_{name.upper()}"] = str(value)
+    os.environ["HIPBOT_BUILD_ON_START"] = "true" if build else "false"
     config = uvicorn.Config(
         "hipbot.cli:worker_app",
         factory=True,
-        host=host,
-        port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
     )
-    # uvicorn binds its shared socket with protocol 0, and asyncio only sets TCP_NODELAY on sockets that
-    # say TCP: replies then wait ~40 ms on delayed ACKs. Binding the socket ourselves avoids that.
+    Multiprocess(config, sockets=[listener]).run()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port is reported before anything starts.
+
+    uvicorn binds its own sockets with protocol 0, and asyncio only sets TCP_NODELAY on sockets that say
+    TCP: replies would then wait ~40 ms on delayed ACKs."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}; stop what is using it or choose another "
+            "port with --port or HIPBOT_PORT"
+        ) from None
+    listener.listen(2048)
     listener.set_inheritable(True)
-    Multiprocess(config, sockets=[listener]).run()
+    return listener
 
 
 def worker_app() -> Any:
     """The app of one uvicorn worker process (its entry point, so it sets up logging)."""
+    import os
+
     from .api import create_app
     from .config import get_settings
 
     configure_offline()
     setup_logging(False, get_settings().log_level)
-    return create_app()
+    return create_app(build=os.environ.get("HIPBOT_BUILD_ON_START", "true") == "true")
 
 
 @main.command()
@@ -299,6 +213,7 @@ def worker_app() -> Any:
     "--encoder",
     type=click.Choice(["auto", "onnx", "torch"]),
     envvar="HIPBOT_ENCODER",
+    cls=EnvOption,
     help="Query encoder to measure.  [env: HIPBOT_ENCODER]",
 )
 @click.option("--build/--no-build", default=True, show_default=True, help="Also time a full index build.")
@@ -323,7 +238,7 @@ def bench(
     """Measure build time, latency, throughput, cold start and memory on this machine."""
     from . import bench as benchmark
 
-    settings = make_settings(encoder=encoder, **options)
+    settings = make_settings(None, encoder=encoder, **options)
     with friendly_errors():
         load_bot(settings)  # the index must exist before timing anything
         if scale:
@@ -342,20 +257,64 @@ def index() -> None:
 
 
 @index.command("build")
+@click.option(
+    "--if-stale", is_flag=True, help="Only build when the index does not match the corpus and settings."
+)
 @settings_options
-def index_build(**options: Any) -> None:
-    """Build the index from the corpus (always rebuilds)."""
+def index_build(if_stale: bool, **options: Any) -> None:
+    """Build the index from the corpus. Articles with problems are left out and reported (all of them,
+    with file and line); the command then exits with status 1."""
     from .embedding import SentenceTransformerEncoder
-    from .index import build_index
+    from .index import build_index, writable_index_dir
+    from .live import build_lock
+    from .triage.artifact import ensure_model
 
-    settings = make_settings(**options)
+    settings = make_settings(INDEX_SETTINGS, **options)
     with friendly_errors():
-        encoder = SentenceTransformerEncoder(settings.model)
-        manifest = build_index(settings, encoder, progress=tqdm_progress)
+        writable_index_dir(settings.index_dir)
+        with build_lock(settings.index_dir):
+            if if_stale and stale_reason(settings) is None:
+                click.echo(f"{settings.index_dir} is up to date")
+                return
+            encoder = SentenceTransformerEncoder(settings.model)
+            manifest = build_index(settings, encoder, progress=tqdm_progress)
+            # The learned triage is retrained here too when its labelled examples changed.
+            ensure_model(
+                settings.index_dir, encoder, step=lambda label, total: tqdm_progress(total, label).update
+            )
     click.echo(
         f"Built {settings.index_dir}: {manifest['articles']} articles, {manifest['chunks']} passages, "
         f"{manifest['model']} ({manifest['model_dimension']} dims) in {manifest['build_seconds']}s"
     )
+    report_problems(manifest.get("problems") or [])
+
+
+def report_problems(problems: list[dict[str, Any]]) -> None:
+    """Print every corpus problem and exit with status 1 when there is any."""
+    if not problems:
+        return
+    click.echo(click.style(f"{len(problems)} file(s) left out:", fg="red", bold=True), err=True)
+    for problem in problems:
+        where = f"{problem['file']}:{problem['line']}" if problem.get("line") else problem["file"]
+        click.echo(f"  {where}: {problem['problem']}", err=True)
+    raise SystemExit(1)
+
+
+@index.command("check")
+@settings_options
+def index_check(**options: Any) -> None:
+    """Check every article and questions file of the corpus without building (exit 1 on problems)."""
+    from .corpus import read_corpus, read_questions
+
+    settings = make_settings(INDEX_SETTINGS, **options)
+    with friendly_errors():
+        articles, problems = read_corpus(settings.corpus_dir)
+        questions, question_problems = read_questions(settings.corpus_dir, articles)
+    click.echo(
+        f"{settings.corpus_dir}: {len(articles)} articles and {len(questions)} visitor questions usable"
+    )
+    report_problems([p.as_dict() for p in [*problems, *question_problems]])
+    click.echo("no problems found")
 
 
 @index.command("info")
@@ -365,7 +324,7 @@ def index_info(as_json: bool, **options: Any) -> None:
     """Show the index manifest and whether it matches the corpus."""
     from .index import read_manifest
 
-    settings = make_settings(**options)
+    settings = make_settings(INDEX_SETTINGS, **options)
     with friendly_errors():
         manifest = read_manifest(settings.index_dir)
         reason = stale_reason(settings)
@@ -406,3 +365,6 @@ def eval_command(file: Path, as_json: bool, **options: Any) -> None:
         click.echo(
             f"  miss {record_id}: " + ("not in the passages" if rank is None else f"first at rank {rank + 1}")
         )
+
+
+main.add_command(triage)

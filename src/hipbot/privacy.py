@@ -65,11 +65,12 @@ class QuestionLog:
         self._lock = threading.Lock()
 
     def record(self, message: str, reply: ChatReply) -> None:
-        """Keep one question: its scrubbed text, scope, safety level and best passage score."""
+        """Keep one question: its scrubbed text, scope, coverage, safety level and best passage score."""
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "question": scrub(message),
             "in_scope": reply.in_scope,
+            "coverage": reply.coverage,
             "safety": reply.safety.level,
             "top_score": reply.passages[0].score if reply.passages else None,
         }

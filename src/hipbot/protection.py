@@ -1,9 +1,11 @@
-"""Protection as ASGI middleware: body size limit, per-client token-bucket rate limit, security headers."""
+"""Protection as ASGI middleware: body size limit, per-client token-bucket rate limit, security headers,
+and the origins browsers may call the API from."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import math
 import threading
 import time
@@ -13,6 +15,8 @@ from collections.abc import Iterable
 from starlette.exceptions import HTTPException
 
 from .asgi import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -197,3 +201,62 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class OriginPolicy:
+    """Browser requests from other sites: allowed origins pass on to CORS; any other origin gets a
+    readable refusal (403, `origin_not_allowed`, with CORS headers for that origin so the widget can tell
+    the visitor and the console why), and the refusal is logged once per origin with the setting to
+    change. A preflight from such an origin is answered so that the refusal itself can be read."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+        self._logged: set[str] = set()
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1").strip()
+        host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+        if not origin or origin in self.allowed or origin.split("://", 1)[-1].lower() == host:
+            await self.app(scope, receive, send)
+            return
+        self._log_once(origin, str(scope.get("method")), str(scope.get("path")))
+        cors = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"vary", b"Origin"),
+        ]
+        if scope.get("method") == "OPTIONS" and b"access-control-request-method" in headers:
+            preflight = [
+                *cors,
+                (b"access-control-allow-methods", b"GET, POST"),
+                (b"access-control-allow-headers", b"Content-Type"),
+                (b"access-control-max-age", b"600"),
+                (b"content-length", b"0"),
+            ]
+            await send({"type": "http.response.start", "status": 204, "headers": preflight})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        message = (
+            f"this site ({origin}) is not allowed to use the chat: the store's owner can add it to "
+            "HIPBOT_ALLOWED_ORIGINS"
+        )
+        await send_error(send, 403, "origin_not_allowed", message, cors)
+
+    def _log_once(self, origin: str, method: str, path: str) -> None:
+        with self._lock:
+            if origin in self._logged or len(self._logged) > 1000:
+                return
+            self._logged.add(origin)
+        logger.warning(
+            "refused %s %s from the browser origin %s: to embed the widget on that site, add it to "
+            "HIPBOT_ALLOWED_ORIGINS (e.g. HIPBOT_ALLOWED_ORIGINS=%s) and restart",
+            method,
+            path,
+            origin,
+            origin,
+        )

@@ -1,4 +1,4 @@
-"""The storefront widget: serves `widget.js` and a demo store page from `server/widget/`."""
+"""The storefront widget: serves `widget.js` and a demo store page, package data in `hipbot/widget/`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .config import REPO_ROOT
-
 logger = logging.getLogger(__name__)
 
-WIDGET_DIR = REPO_ROOT / "server" / "widget"
+WIDGET_DIR = Path(__file__).resolve().parent / "widget"
 
 # widget.js has an unversioned URL that stores paste into their pages, so caches keep it for a few
 # minutes and then revalidate it with its ETag (a 304 costs a few bytes).

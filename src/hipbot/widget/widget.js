@@ -57,6 +57,7 @@
     server: "Something went wrong on the assistant's side. Please try again in a moment.",
     busy: "The assistant is busy right now. Please wait a moment, then try again.",
     invalid: "That question couldn't be sent",
+    refused: "Sorry, the chat is unavailable on this page.",
   };
 
   /* ---------------------------------------------------------------- small helpers */
@@ -161,6 +162,7 @@
         })),
       safety: { level, message: str(safety.message) },
       in_scope: body.in_scope !== false,
+      coverage: ["direct", "partial", "none"].includes(body.coverage) ? body.coverage : "direct",
       disclaimer: str(body.disclaimer),
       suggestions: (Array.isArray(body.suggestions) ? body.suggestions : []).map(str).filter(Boolean).slice(0, 3),
     };
@@ -241,6 +243,9 @@ button { cursor: pointer; }
   border: 1px solid #fca5a5; border-left: 5px solid #b91c1c; font-weight: 600; }
 .urgent .icon { width: 24px; height: 24px; color: #b91c1c; }
 .note { display: flex; gap: 8px; background: #fff; color: #374151; border: 1px dashed #9ca3af; }
+.coverage-note { margin: 0 0 8px; padding: 6px 8px; border-left: 4px solid #6b7280; background: #f3f4f6;
+  color: #1f2937; font-style: italic; }
+.msg-group { display: flex; flex-direction: column; gap: 8px; }
 .note .icon { color: var(--hb-muted); }
 .error { align-self: stretch; max-width: 100%; display: flex; flex-wrap: wrap; align-items: center; gap: 8px;
   background: #fff1f2; color: #881337; border: 1px solid #fda4af; }
@@ -614,6 +619,13 @@ button { cursor: pointer; }
         }
         if (!response.ok) {
           const detail = body && body.error && typeof body.error.message === "string" ? body.error.message : "";
+          if (response.status === 403 && body && body.error && body.error.code === "origin_not_allowed") {
+            console.error(
+              `hipbot: this page's origin (${location.origin}) is not allowed to use the chat. ` +
+                `Add it to HIPBOT_ALLOWED_ORIGINS on the hipbot server and restart it.`,
+            );
+            throw new ChatError("refused", detail);
+          }
           if (response.status === 422 || response.status === 400) throw new ChatError("invalid", detail);
           throw new ChatError(response.status === 429 || response.status === 503 ? "busy" : "server");
         }
@@ -661,19 +673,37 @@ button { cursor: pointer; }
 
     renderReply(reply, { live = false } = {}) {
       const { level, message } = reply.safety;
+      let answer = reply.answer;
+      if (message && answer.startsWith(message)) answer = answer.slice(message.length).trim();
       if (level === "urgent") {
-        // The advice alone: no sources, no chips, announced at once when it arrives.
-        return h("div", { class: "msg bot urgent", role: live ? "alert" : null },
-          icon("alert"), h("p", { text: reply.answer || message }));
+        // The advice first, announced at once; an answer follows only when the red flag was raised in
+        // an earlier turn and this message asked something new.
+        const alert = h("div", { class: "msg bot urgent", role: live ? "alert" : null },
+          icon("alert"), h("p", { text: message || reply.answer }));
+        if (!reply.passages.length) return alert;
+        const wrapper = h("div", { class: "msg-group" }, alert);
+        wrapper.append(this.renderAnswerBubble(reply, answer));
+        return wrapper;
       }
       if (!reply.in_scope) {
         return h("div", { class: "msg bot note" }, icon("info"), h("p", { text: reply.answer }));
       }
-      const bubble = h("div", { class: "msg bot answer" });
-      let answer = reply.answer;
+      const bubble = this.renderAnswerBubble(reply, answer);
       if (level === "caution" && message) {
-        bubble.append(h("div", { class: "caution", role: "note" }, icon("alert"), h("p", { text: message })));
-        if (answer.startsWith(message)) answer = answer.slice(message.length).trim();
+        bubble.prepend(h("div", { class: "caution", role: "note" }, icon("alert"), h("p", { text: message })));
+      }
+      return bubble;
+    }
+
+    /** An answer with its sources; a partial answer opens with a note that the articles don't cover
+     * the subject exactly. */
+    renderAnswerBubble(reply, answer) {
+      const bubble = h("div", { class: "msg bot answer" });
+      if (reply.coverage === "partial") {
+        const cut = answer.indexOf(":");
+        const note = cut > 0 ? answer.slice(0, cut + 1) : answer;
+        bubble.append(h("p", { class: "coverage-note", role: "note", text: note.replace(/:$/, ".") }));
+        answer = cut > 0 ? answer.slice(cut + 1).trim() : "";
       }
       if (answer) bubble.append(this.renderAnswer(answer, reply.passages, bubble));
       if (reply.passages.length) bubble.append(this.renderSources(reply.passages));
@@ -738,7 +768,7 @@ button { cursor: pointer; }
     renderError(kind, detail, message) {
       const text = kind === "invalid" ? `${ERRORS.invalid}: ${detail || "the server refused it"}.` : ERRORS[kind];
       const box = h("div", { class: "msg error", role: "alert" }, icon("alert"), h("p", { text }));
-      if (kind !== "invalid") {
+      if (kind !== "invalid" && kind !== "refused") {
         box.append(h("button", { type: "button", class: "retry", text: "Try again",
           onclick: () => { box.remove(); this.ask(message, { retry: true }); } }));
       }
