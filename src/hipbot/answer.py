@@ -63,6 +63,12 @@ def suggestions(chips: list[Chip], hits: list[Hit], asked: str, limit: int = 3) 
                 out.append(chip.question)
             if len(out) == limit:
                 return out
+    # an article with few checked suggestions: offer other articles' ones rather than none
+    for chip in chips:
+        if len(out) == limit:
+            break
+        if chip.question not in out and chip.question.lower().rstrip("?") != asked_key:
+            out.append(chip.question)
     return out
 
 

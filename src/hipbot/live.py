@@ -69,7 +69,8 @@ class LiveBot:
         self.last_error: str | None = None
         self._builder: subprocess.Popen[bytes] | None = None
         self._build_started = 0.0
-        self.background_build_seconds: float | None = None  # the last background build, start to exit
+        # the last background build, from its start to answering from it (model load and reload included)
+        self.background_build_seconds: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,9 +112,6 @@ class LiveBot:
 
     def check(self) -> None:
         """Swap in a newer build if there is one; start a build if the corpus changed."""
-        if self._builder is not None and self._builder.poll() is not None and self._build_started:
-            self.background_build_seconds = round(time.monotonic() - self._build_started, 2)
-            self._build_started = 0.0
         current = build_id(self.settings.index_dir)
         if current and current != self.serving:
             self._swap(current)
@@ -134,6 +132,9 @@ class LiveBot:
             logger.warning("a new index build is not usable yet: %s", exc)
             return
         self.bot, self.serving = fresh, current
+        if self._build_started:
+            self.background_build_seconds = round(time.monotonic() - self._build_started, 2)
+            self._build_started = 0.0
         self.last_error = None
         logger.info(
             "now answering from build %s: %s articles, %s passages",
@@ -180,7 +181,7 @@ class LiveBot:
             "build": self.serving,
             "built_at": manifest.get("built_at"),
             "build_seconds": manifest.get("build_seconds"),
-            # the whole background build as the server saw it: process start, model load, build
+            # the whole background build as the server saw it: process start, build, reload
             "background_build_seconds": self.background_build_seconds,
             "articles": manifest.get("articles"),
             "chunks": manifest.get("chunks"),
