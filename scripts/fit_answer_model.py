@@ -39,11 +39,7 @@ def main() -> int:
         penalty = None if product else bot.promotion_penalties
         found = bot.retriever.search([question], 5, penalty)
         hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product) for hit in found.hits}
-        vectors = [bot.index.chunk_sentence_vectors(hit.chunk.id) for hit in found.hits[:3]]
-        adapted = bot.index.adapter.apply(found.query_vector[None])[0]
-        rows, features = sentence_features(
-            found.hits, vectors, found.query_vector, adapted, question, hidden, question_type(question)
-        )
+        rows, features = sentence_features(bot.evidence(question, question_type(question), found, hidden))
         gold = normalize(example["gold"]).lower()
         labels = np.array([gold in normalize(text).lower() for _, _, text in rows])
         if labels.any():

@@ -85,6 +85,16 @@ def test_eval_prints_retrieval_figures(env, tmp_path: Path) -> None:
     assert "words_per_passage" in figures
 
 
+def test_a_broken_line_in_a_question_file_is_named(env, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    line = json.dumps({"id": "t1", "kind": "retrieval", "question": "hip?", "gold": ["hip"]})
+    questions.write_text(f"{line}\n\n{{not json\n", encoding="utf-8")
+    result = run(env, "eval", str(questions))
+    assert result.exit_code == 1
+    assert f"{questions}:3: not valid JSON" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_serve_without_building_refuses_a_missing_index(env, tmp_path: Path) -> None:
     from hipbot.bench import free_port
 

@@ -11,19 +11,27 @@ import pytest
 from hipbot.triage.review import Confusion, read_labelled
 
 LOCKED = Path(__file__).parent / "data" / "locked" / "triage.jsonl"
-RECALL_FLOOR = 0.95
-CRISIS_FLOOR = 0.90
-CAUTION_FLOOR = 0.85
-FALSE_ALARM_CEILING = 0.12
+RECALL_FLOOR = 0.96
+CRISIS_FLOOR = 0.92
+CAUTION_FLOOR = 0.90
+FALSE_ALARM_CEILING = 0.11
+# Long messages (60-140 words) with a red flag said in passing, or look-alike words in an ordinary story.
+LONG_STORIES = LOCKED.with_name("long_stories.jsonl")
+LONG_RECALL_FLOOR = 0.88
+LONG_FALSE_ALARM_CEILING = 0.25
+
+
+def measure(bot, path: Path) -> Confusion:
+    table = Confusion()
+    for record in read_labelled(path):
+        decision = bot.triage(record.turns)
+        table.add(record, "urgent" if decision.escalated else decision.level)
+    return table
 
 
 @pytest.fixture(scope="module")
 def confusion(bot) -> Confusion:
-    table = Confusion()
-    for record in read_labelled(LOCKED):
-        decision = bot.triager.conversation(bot.analyzer.analyse(record.turns).turns)
-        table.add(record, "urgent" if decision.escalated else decision.level)
-    return table
+    return measure(bot, LOCKED)
 
 
 def test_locked_split_is_whole() -> None:
@@ -50,3 +58,11 @@ def test_caution_recall_on_the_locked_split(confusion: Confusion) -> None:
 def test_false_alarms_on_the_locked_split(confusion: Confusion) -> None:
     figures = confusion.figures()
     assert figures["false_alarms"] is not None and figures["false_alarms"] <= FALSE_ALARM_CEILING, figures
+
+
+def test_red_flags_said_in_passing_in_long_stories(bot) -> None:
+    figures = measure(bot, LONG_STORIES).figures()
+    assert figures["red_flag_recall"] is not None and figures["red_flag_recall"] >= LONG_RECALL_FLOOR, figures
+    assert figures["false_alarms"] is not None and figures["false_alarms"] <= LONG_FALSE_ALARM_CEILING, (
+        figures
+    )

@@ -4,12 +4,13 @@ labelled messages in `data/dialogue_acts.jsonl` and the corpus's visitor questio
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from .jsonl import parse_lines
 
 ACTS = ("greeting", "thanks", "goodbye", "more", "simpler", "repeat_or_source", "ack", "unclear")
 QUESTION = "question"
@@ -22,13 +23,8 @@ SEED = 5
 def act_examples() -> list[tuple[str, str]]:
     """The labelled short messages: (message, act)."""
     text = resources.files("hipbot.data").joinpath("dialogue_acts.jsonl").read_text(encoding="utf-8")
-    out = []
-    for line in text.splitlines():
-        if line.strip():
-            record = json.loads(line)
-            if record["act"] in ACTS:
-                out.append((str(record["message"]), str(record["act"])))
-    return out
+    records = (record for _, record in parse_lines(text, "dialogue_acts.jsonl"))
+    return [(str(r["message"]), str(r["act"])) for r in records if r["act"] in ACTS]
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .answer import (
     suggestions,
 )
 from .compose import (
+    Evidence,
     choose,
     listed_noun,
     listing,
@@ -28,7 +29,7 @@ from .compose import (
     render,
     score_sentences,
 )
-from .config import Settings
+from .config import Settings, limit_blas_threads
 from .conversation import assistant_turns, missing_subject, quoted_sentences, search_texts, user_turns
 from .embedding import (
     ONNX_FILE,
@@ -88,6 +89,7 @@ class Hipbot:
     def __init__(
         self, settings: Settings, index: LoadedIndex, encoder: Encoder, triage_model: TriageModel
     ) -> None:
+        limit_blas_threads()
         self.settings = settings
         self.index = index
         self.encoder = encoder
@@ -135,13 +137,8 @@ class Hipbot:
         # Retrieval reads the message with misspelt words corrected; triage reads what was typed.
         texts = search_texts(self.speller.correct(message), history)
         analysis = self.analyzer.analyse([*earlier, message], texts)
-        decision = self.triager.conversation(analysis.turns)
         act = self.act(message, analysis)
-        if decision.current and act in SMALL_TALK and decision.detectors == ["learned"]:
-            # A short turn the act classifier reads as a greeting or thanks raises no red flag on the
-            # learned score alone (the rules still can); earlier red flags still count.
-            logger.info("learned %s on small talk not escalated", decision.level)
-            decision = Decision(language=decision.language)
+        decision = self.triager.conversation(analysis.turns, small_talk=act in SMALL_TALK)
         if decision.escalated and decision.current:
             return self._reply("", decision)
         if act in SMALL_TALK:
@@ -161,6 +158,18 @@ class Hipbot:
         if not found.relevant:
             return self._reply(NOT_FOUND, decision, in_scope=False)
         return self.answer(message, texts[-1], found, decision, product_question, scope.notes)
+
+    def triage(self, user_turns: Sequence[str]) -> Decision:
+        """The triage of a conversation's user turns (the new message last), as a reply would decide it."""
+        analysis = self.analyzer.analyse(list(user_turns))
+        small_talk = self.act(user_turns[-1], analysis) in SMALL_TALK
+        return self.triager.conversation(analysis.turns, small_talk=small_talk)
+
+    def evidence(self, query: str, kind: str, found: Retrieval, hidden: dict[int, set[int]]) -> Evidence:
+        """What sentence choice reads for a query and what retrieval found for it."""
+        vectors = [self.index.chunk_sentence_vectors(hit.chunk.id) for hit in found.hits[:3]]
+        adapted = self.index.adapter.apply(found.query_vector[None])[0]
+        return Evidence(query, kind, found.query_vector, adapted, found.hits, vectors, hidden)
 
     def act(self, message: str, analysis: Analysis) -> str:
         """What the new message is doing in the conversation."""
@@ -193,9 +202,7 @@ class Hipbot:
             found.hits = items
         hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product_question) for hit in found.hits}
         kind = question_type(message)
-        vectors = [self.index.chunk_sentence_vectors(hit.chunk.id) for hit in found.hits[:3]]
-        adapted = self.index.adapter.apply(found.query_vector[None])[0]
-        candidates = score_sentences(found.hits, vectors, found.query_vector, adapted, query, hidden, kind)
+        candidates = score_sentences(self.evidence(query, kind, found, hidden))
         chosen = (plainest(candidates) if simpler else []) or choose(candidates, found.hits, hidden, kind)
         coverage = self.coverage(found)
         parts = list(notes)

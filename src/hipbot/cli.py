@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .cli_common import (
     INDEX_SETTINGS,
-    EnvOption,
+    env_option,
     friendly_errors,
     load_bot,
     make_settings,
@@ -29,9 +29,7 @@ QUIT_WORDS = {"exit", "quit", "bye", ":q"}
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hipbot")
-@click.option(
-    "-v", "--verbose", is_flag=True, envvar="HIPBOT_VERBOSE", cls=EnvOption, help="Show what hipbot is doing."
-)
+@env_option("-v", "--verbose", is_flag=True, help="Show what hipbot is doing.", env="VERBOSE")
 def main(verbose: bool) -> None:
     """hipbot answers hip-pain questions from the store's articles, quoting its sources."""
     configure_offline()
@@ -82,39 +80,29 @@ def chat(**options: Any) -> None:
 
 
 @main.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    envvar="HIPBOT_HOST",
-    cls=EnvOption,
-    help="Address to listen on.",
-)
-@click.option(
+@env_option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.", env="HOST")
+@env_option(
     "--port",
     default=8000,
     show_default=True,
     type=click.IntRange(1, 65535),
-    envvar="HIPBOT_PORT",
-    cls=EnvOption,
     help="Port to listen on.",
+    env="PORT",
 )
-@click.option(
+@env_option(
     "--workers",
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    envvar="HIPBOT_WORKERS",
-    cls=EnvOption,
     help="Worker processes, each with its own copy of the index.",
+    env="WORKERS",
 )
-@click.option(
+@env_option(
     "--build/--no-build",
     default=True,
     show_default=True,
-    envvar="HIPBOT_BUILD_ON_START",
-    cls=EnvOption,
     help="Build the index at start-up when it is missing or stale; --no-build refuses to start instead.",
+    env="BUILD_ON_START",
 )
 @settings_options
 def serve(host: str, port: int, workers: int, build: bool, **options: Any) -> None:
@@ -209,12 +197,8 @@ def worker_app() -> Any:
     help="Time bound per concurrency level.",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16), help="uvicorn workers.")
-@click.option(
-    "--encoder",
-    type=click.Choice(["auto", "onnx", "torch"]),
-    envvar="HIPBOT_ENCODER",
-    cls=EnvOption,
-    help="Query encoder to measure.  [env: HIPBOT_ENCODER]",
+@env_option(
+    "--encoder", type=click.Choice(["auto", "onnx", "torch"]), help="Query encoder to measure.", env="ENCODER"
 )
 @click.option("--build/--no-build", default=True, show_default=True, help="Also time a full index build.")
 @click.option(

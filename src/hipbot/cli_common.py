@@ -27,30 +27,29 @@ class EnvOption(click.Option):
         return f"{hint} / {self.envvar}" if isinstance(self.envvar, str) else hint
 
 
+def env_option(*decls: str, env: str, **attrs: Any) -> Callable[[F], F]:
+    """A click option that can also be set by the environment variable HIPBOT_<env>, which its help
+    shows and its errors name."""
+    return click.option(*decls, envvar=f"HIPBOT_{env}", show_envvar=True, cls=EnvOption, **attrs)
+
+
 def settings_options(func: F) -> F:
     """Options shared by every command that reads the corpus or the index."""
-    func = click.option(
+    func = env_option(
         "--corpus",
         "corpus_dir",
+        env="CORPUS_DIR",
         type=click.Path(path_type=Path),
-        envvar="HIPBOT_CORPUS_DIR",
-        cls=EnvOption,
-        help="Folder of Markdown articles.  [env: HIPBOT_CORPUS_DIR]",
+        help="Folder of Markdown articles.",
     )(func)
-    func = click.option(
+    func = env_option(
         "--index",
         "index_dir",
+        env="INDEX_DIR",
         type=click.Path(path_type=Path),
-        envvar="HIPBOT_INDEX_DIR",
-        cls=EnvOption,
-        help="Folder for the built index.  [env: HIPBOT_INDEX_DIR]",
+        help="Folder for the built index.",
     )(func)
-    func = click.option(
-        "--model",
-        envvar="HIPBOT_MODEL",
-        cls=EnvOption,
-        help="Embedding model: a local folder or a model name.  [env: HIPBOT_MODEL]",
-    )(func)
+    func = env_option("--model", env="MODEL", help="Embedding model: a local folder or a model name.")(func)
     return func
 
 

@@ -70,15 +70,15 @@ def triage_check(message: str | None, labelled: Path | None, examples: int, **op
         confusion = Confusion()
         with click.progressbar(records, label="triaging", file=sys.stderr) as bar:
             for record in bar:
-                decision = bot.triager.conversation(bot.analyzer.analyse(record.turns).turns)
+                decision = bot.triage(record.turns)
                 decided = "urgent" if decision.escalated else decision.level
                 confusion.add(record, decided)
         click.echo("\n".join(confusion.table()))
         click.echo("  ".join(f"{k} {v}" for k, v in confusion.figures().items()))
         return
     assert message is not None
-    analysis = bot.analyzer.analyse([message])
-    decision = bot.triager.conversation(analysis.turns)
+    decision = bot.triage([message])
+    analysis = bot.analyzer.analyse([message])  # cached: the vector for the nearest examples
     colour = {"none": "green", "caution": "yellow"}.get(decision.level, "red")
     click.echo(
         click.style(f"decision: {decision.to_safety().level}", fg=colour, bold=True)

@@ -233,3 +233,13 @@ def configure_offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread for this process. A reply multiplies small matrices (the triage head, the query
+    adapter, similarities); two BLAS threads spend more time handing them over than multiplying, and
+    under concurrent requests they fight the encoder's own thread: measured here, the triage head took
+    1.2 ms with one thread against 12 ms with two while another process kept both cores busy."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .jsonl import read_lines
 from .schema import ChatReply, Turn
 from .text import normalize
 
@@ -45,15 +45,9 @@ class Figures:
 def read_questions(path: Path) -> list[dict[str, Any]]:
     """The records of a JSON-lines question file that have gold phrases."""
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise EvalFileError(f"{path}:{number}: not valid JSON ({exc})") from None
+    for where, record in read_lines(path, EvalFileError):
         if not isinstance(record, dict) or "kind" not in record:
-            raise EvalFileError(f"{path}:{number}: each line must be an object with a 'kind'")
+            raise EvalFileError(f"{where}: each line must be an object with a 'kind'")
         if record["kind"] in RETRIEVAL_KINDS and record.get("gold"):
             records.append(record)
     return records

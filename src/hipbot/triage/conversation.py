@@ -3,6 +3,7 @@ flag stops counting because the person said it has been dealt with."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from .advice import CONTRACT_LEVEL, ESCALATING, SEVERITY, Advice, load_advice
 from .language import ENGLISH, note_for
 from .model import LearnedScore, TriageModel, window_states
 from .rules import RedFlagRules, RuleMatch, load_rules, match_rules
+
+logger = logging.getLogger(__name__)
 
 RESOLVED_AT = 0.5  # the resolution head's score from which a turn counts as "it has been dealt with"
 # The attention head can be sure of itself on text unlike anything it was trained on (arithmetic, a
@@ -125,11 +128,13 @@ class Triager:
         contacts = self.advice.region(self.region)
         return " ".join(p.format(**contacts) for p in (words["lead"], words["tail"]) if p)
 
-    def conversation(self, turns: Sequence[TurnAnalysis]) -> Decision:
+    def conversation(self, turns: Sequence[TurnAnalysis], small_talk: bool = False) -> Decision:
         """The decision for the newest message, given every user turn before it (oldest first).
 
         A red flag raised in any turn stays until a later turn says it has been dealt with (seen,
-        admitted, cleared, gone); the turns after that start afresh."""
+        admitted, cleared, gone); the turns after that start afresh. `small_talk`: the newest turn is a
+        greeting or thanks, which raises no red flag on the learned score alone (the rules still can;
+        earlier red flags still count)."""
         active: Decision | None = None
         latest: Decision | None = None
         start = 0
@@ -139,9 +144,23 @@ class Triager:
             decision = latest = self.window(turns[start : i + 1])
             if decision.level == "none":
                 continue
-            if active is None or SEVERITY[decision.level] > SEVERITY[active.level]:
+            more_serious = active is None or SEVERITY[decision.level] > SEVERITY[active.level]
+            # at the same level, a turn that makes the rules fire where only the learned score did before
+            # raises the flag anew: its reply is the advice alone, not an answer below it
+            newly_ruled = (
+                active is not None
+                and decision.level == active.level
+                and "rules" in decision.detectors
+                and "rules" not in active.detectors
+            )
+            if more_serious or newly_ruled:
                 decision.turn = i
                 active = decision
+        newest = active is not None and active.turn == len(turns) - 1
+        if active is not None and newest and small_talk and active.detectors == ["learned"]:
+            logger.info("learned %s on small talk not escalated", active.level)
+            latest, active = active, None
+            latest.explanations.append("not escalated: the message is small talk (a greeting or thanks)")
         if active is None:
             # nothing to escalate: keep the newest window's scores for whoever reviews the decision
             calm = Decision(language=turns[-1].language if turns else ENGLISH)

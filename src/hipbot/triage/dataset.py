@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..jsonl import read_lines
 from .advice import LEVELS, Advice, load_advice
 
 RESOLVED = "resolved_in_conversation"  # a red flag said earlier, then said to be dealt with
@@ -83,17 +83,8 @@ def parse_example(record: object, where: str, advice: Advice) -> Example:
 def read_examples(path: Path, advice: Advice | None = None) -> list[Example]:
     """The examples of one JSON-lines file."""
     advice = advice or load_advice()
-    examples = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc})") from None
-        examples.append(parse_example(record, where, advice))
-    return examples
+    lines = read_lines(path, DatasetError, path.name)
+    return [parse_example(record, where, advice) for where, record in lines]
 
 
 def load_examples(folder: Path | None = None) -> list[Example]:
@@ -113,14 +104,11 @@ def load_resolution_examples(folder: Path | None = None) -> list[ResolutionExamp
     """The labelled turns for the resolution detector (`{"message", "resolved": true|false}`)."""
     path = (folder or train_folder()) / RESOLUTION_FILE
     out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for where, record in read_lines(path, DatasetError, path.name):
         try:
-            record = json.loads(line)
             out.append(ResolutionExample(str(record["message"]), bool(record["resolved"])))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DatasetError(f"{path.name}:{number}: needs 'message' and 'resolved' ({exc})") from None
+        except (KeyError, TypeError) as exc:
+            raise DatasetError(f"{where}: needs 'message' and 'resolved' ({exc})") from None
     return out
 
 

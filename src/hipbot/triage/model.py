@@ -53,10 +53,23 @@ class LinearHead:
     coef: np.ndarray
     bias: np.ndarray
     classes: list[str]
+    levels: np.ndarray | None = field(default=None, repr=False, compare=False)  # filled on first use
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         """Class probabilities, one row per vector."""
         return _softmax(np.atleast_2d(vectors) @ self.coef.T + self.bias)
+
+
+def _class_levels(head: LinearHead) -> np.ndarray:
+    """The advice level of each of a category head's classes ("" for a benign or unknown one)."""
+    if head.levels is None:
+        from .advice import load_advice
+
+        advice = load_advice()
+        head.levels = np.array(
+            [advice.level_of(c) if c in advice.categories else "" for c in head.classes], dtype=object
+        )
+    return head.levels
 
 
 @dataclass
@@ -155,14 +168,11 @@ class TriageModel:
         head = self.multilingual_categories if multilingual else self.categories
         if head is None or not len(vectors):
             return None
+        allowed = np.flatnonzero(_class_levels(head) == level)
+        if not len(allowed):
+            return None
         p = head.probabilities(vectors).max(axis=0)
-        from .advice import load_advice
-
-        advice = load_advice()
-        allowed = [
-            i for i, c in enumerate(head.classes) if c in advice.categories and advice.level_of(c) == level
-        ]
-        return head.classes[max(allowed, key=lambda i: p[i])] if allowed else None
+        return head.classes[int(allowed[np.argmax(p[allowed])])]
 
     def support(self, vectors: np.ndarray, level: str) -> float:
         """How much of the whole-message classifier's probability goes to a red flag of any kind (for an
@@ -171,14 +181,9 @@ class TriageModel:
         head = self.categories
         if head is None or not len(vectors):
             return 1.0
-        from .advice import load_advice
-
-        advice = load_advice()
-        wanted = set(URGENT_LEVELS) | ({"caution"} if level == "caution" else set())
-        serious = [
-            i for i, c in enumerate(head.classes) if c in advice.categories and advice.level_of(c) in wanted
-        ]
-        return float(head.probabilities(vectors)[:, serious].sum(axis=1).max()) if serious else 0.0
+        wanted = [*URGENT_LEVELS, *(["caution"] if level == "caution" else [])]
+        serious = np.isin(_class_levels(head), wanted)
+        return float(head.probabilities(vectors)[:, serious].sum(axis=1).max()) if serious.any() else 0.0
 
     def save(self, folder: Path) -> None:
         """Write the artifact: arrays in npz files, the rest in model.json."""

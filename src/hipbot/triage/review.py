@@ -3,7 +3,6 @@ table per category for a labelled file."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embedding import Encoder
+from ..jsonl import read_lines
 from ..text import normalize
 from .dataset import Example, data_fingerprint, load_examples
 from .model import expected
@@ -67,13 +67,7 @@ def read_labelled(path: Path) -> list[LabelledMessage]:
     """Records of a JSON-lines file in the evaluation format (`message` or `turns`, and `expect` or
     `level`, with `category`); records of other kinds are skipped."""
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise ValueError(f"{path}:{number}: not valid JSON ({exc})") from None
+    for _, record in read_lines(path):
         turns = record.get("turns") or ([record["message"]] if record.get("message") else [])
         wanted = record.get("expect") or (expected(record["level"]) if record.get("level") else None)
         if turns and wanted in ("urgent", "caution", "none"):

@@ -31,6 +31,7 @@ from .model import (
     expected,
     window_states,
 )
+from .stories import buried_stories
 
 logger = logging.getLogger(__name__)
 
@@ -172,14 +173,22 @@ def train_head(
 
 
 def cross_validated(
-    data: Encoded, shape: HeadShape, folds: int = FOLDS, step: Step | None = None
+    data: Encoded,
+    shape: HeadShape,
+    folds: int = FOLDS,
+    step: Step | None = None,
+    origin: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Out-of-fold class probabilities for every example."""
-    fold = np.random.RandomState(SEED).randint(0, folds, len(data.labels))
-    out = np.zeros((len(data.labels), len(LEVELS)), dtype=np.float32)
+    """Out-of-fold class probabilities for every labelled example. Rows derived from an example
+    (`origin[row]` is its index; the labelled examples come first) are trained with that example's
+    fold and never scored."""
+    labelled = len(data.labels) if origin is None else int(origin.max()) + 1
+    fold = np.random.RandomState(SEED).randint(0, folds, labelled)
+    fold_of_row = fold if origin is None else fold[origin]
+    out = np.zeros((labelled, len(LEVELS)), dtype=np.float32)
     advance = step("cross-validating the detector", folds) if step else None
     for k in range(folds):
-        head = train_head(data, np.where(fold != k)[0], shape)
+        head = train_head(data, np.where(fold_of_row != k)[0], shape)
         held = np.where(fold == k)[0]
         out[held] = head.probabilities([data.states[i] for i in held])
         if advance:
@@ -282,18 +291,22 @@ def fit_model(
     started = time.perf_counter()
     shape = shape or HeadShape()
     english = [e for e in examples if e.lang == "en"]
-    turns = len({normalize(t) for e in english for t in e.turns})
-    data = encode_examples(english, encoder, step("encoding labelled turns", turns) if step else None)
-    oof = cross_validated(data, shape, folds, step) if folds > 1 else None
+    stories = buried_stories(english)
+    trained = [*english, *(story for _, story in stories)]
+    origin = np.array([*range(len(english)), *(i for i, _ in stories)])
+    turns = len({normalize(t) for e in trained for t in e.turns})
+    data = encode_examples(trained, encoder, step("encoding labelled turns", turns) if step else None)
+    labels = data.labels[: len(english)]
+    oof = cross_validated(data, shape, folds, step, origin) if folds > 1 else None
     out_of_fold = None
-    thresholds = choose_thresholds(oof, data.labels) if oof is not None else Thresholds()
+    thresholds = choose_thresholds(oof, labels) if oof is not None else Thresholds()
     advance = step("training the detector", 1) if step else None
     head = train_head(data, np.arange(len(data.labels)), shape)
     if advance:
         advance(1)
 
     names = sorted({e.category for e in english})
-    categories = fit_linear(data.vectors, np.array([names.index(e.category) for e in english]), names)
+    categories = fit_linear(data.vectors, np.array([names.index(e.category) for e in trained]), names)
     resolution_vectors = encoder.encode([normalize(r.text) for r in resolution])
     resolution_labels = np.array([int(r.resolved) for r in resolution])
     resolved = fit_linear(resolution_vectors, resolution_labels, ["ongoing", "resolved"])
@@ -326,6 +339,7 @@ def fit_model(
     report: dict[str, Any] = {
         "examples": len(examples),
         "english_examples": len(english),
+        "buried_stories": len(stories),
         "by_level": dict(Counter(e.level for e in examples)),
         "by_language": dict(Counter(e.lang for e in examples)),
         "resolution_examples": len(resolution),
@@ -334,9 +348,9 @@ def fit_model(
         "folds": folds,
     }
     if oof is not None:
-        report["cross_validated"] = curve(oof, data.labels, data.examples)
-        report["at_thresholds"] = thresholds.score(oof, data.labels)
-        out_of_fold = (oof, data.labels)
+        report["cross_validated"] = curve(oof, labels, english)
+        report["at_thresholds"] = thresholds.score(oof, labels)
+        out_of_fold = (oof, labels)
     if multilingual is not None and folds > 1:
         report["multilingual_other_languages_at_thresholds"] = language_thresholds.score(
             language_oof[foreign], levels[foreign]
