@@ -82,15 +82,20 @@ def parse_advice(data: dict[str, Any]) -> Advice:
     return Advice(levels, regions, categories)
 
 
-@lru_cache(maxsize=4)
-def load_advice(path: Path | None = None) -> Advice:
-    """The advice from a file, or the packaged `advice.toml`."""
+def read_reviewed_toml(path: Path | None, packaged: str) -> dict[str, Any]:
+    """A reviewed TOML file: the one at `path`, or the packaged file of that name in `triage/data`."""
     text = (
         path.read_text(encoding="utf-8")
         if path
-        else resources.files("hipbot.triage.data").joinpath(ADVICE_FILE).read_text(encoding="utf-8")
+        else resources.files("hipbot.triage.data").joinpath(packaged).read_text(encoding="utf-8")
     )
-    return parse_advice(tomllib.loads(text))
+    return tomllib.loads(text)
+
+
+@lru_cache(maxsize=4)
+def load_advice(path: Path | None = None) -> Advice:
+    """The advice from a file, or the packaged `advice.toml`."""
+    return parse_advice(read_reviewed_toml(path, ADVICE_FILE))
 
 
 def emergency_number(region: str) -> str:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..text import normalize
-from .advice import SEVERITY, Advice, load_advice
+from .advice import SEVERITY, Advice, load_advice, read_reviewed_toml
 
 NEGATION_WINDOW = 5  # words before a match, in the same clause, that can negate it ("no fever or numbness")
 # "Fever? No." "Bladder: normal." A form-style answer after the match negates it.
@@ -92,12 +90,7 @@ def parse_rules(data: dict[str, Any], advice: Advice) -> RedFlagRules:
 @lru_cache(maxsize=4)
 def load_rules(path: Path | None = None) -> RedFlagRules:
     """The rules from a file, or the packaged `red_flags.toml`."""
-    text = (
-        path.read_text(encoding="utf-8")
-        if path
-        else resources.files("hipbot.triage.data").joinpath(RULES_FILE).read_text(encoding="utf-8")
-    )
-    return parse_rules(tomllib.loads(text), load_advice())
+    return parse_rules(read_reviewed_toml(path, RULES_FILE), load_advice())
 
 
 def prepare(text: str) -> str:
