@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 from hipbot.assistant import Hipbot
 from hipbot.compose import SENTENCE_FEATURES, question_type, sentence_features
-from hipbot.config import Settings, configure_offline
+from hipbot.config import configure_offline, make_settings
 from hipbot.promotion import hidden_sentences, is_product_question
 from hipbot.text import normalize
 
@@ -28,7 +28,7 @@ SEED = 3
 
 def main() -> int:
     configure_offline()
-    bot = Hipbot.from_settings(Settings(), build=False)
+    bot = Hipbot.from_settings(make_settings(), build=False)
     examples = [
         json.loads(line) for line in (DATA / "answer_examples.jsonl").read_text().splitlines() if line
     ]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 
 from hipbot.bench import benchmark_questions
 from hipbot.embedding import OnnxEncoder
@@ -31,6 +32,37 @@ def test_onnx_encoder_pads_a_batch_like_single_texts(bot) -> None:
     together = bot.encoder.encode(texts)
     apart = np.vstack([bot.encoder.encode([t]) for t in texts])
     assert np.allclose(together, apart, atol=1e-5)
+
+
+def test_texts_that_tokenise_alike_are_encoded_once(bot) -> None:
+    texts = ["Why does my hip ache?", "sciatica when sitting", "why does my hip ache?"]
+    runs = []
+    session = bot.encoder._session
+
+    class Counting:
+        def run(self, outputs, feeds):
+            runs.append(len(feeds["input_ids"]))
+            return session.run(outputs, feeds)
+
+    bot.encoder._session = Counting()
+    counted: list[int] = []
+    try:
+        vectors, states = bot.encoder.encode_with_tokens(texts)
+        bot.encoder.encode(texts, progress=counted.append)
+    finally:
+        bot.encoder._session = session
+    assert sum(runs) == 4  # two distinct texts, twice
+    assert sum(counted) == len(texts)
+    assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(states[0], states[2])
+    assert float(vectors[0] @ vectors[1]) < 0.9
+
+
+def test_the_exported_encoder_is_the_optimised_graph(bot) -> None:
+    folder = bot.index.path / ENCODER_DIR
+    config = json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
+    assert config["optimized"] is True
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+    assert any(node.domain == "com.microsoft" for node in graph.graph.node)  # fused by ONNX Runtime
 
 
 def test_answering_does_not_import_torch(settings, bot) -> None:

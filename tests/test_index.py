@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,30 @@ def test_manifest_describes_the_build(bot) -> None:
 def test_vectors_are_normalized(bot) -> None:
     norms = np.linalg.norm(bot.index.sentence_vectors, axis=1)
     assert np.allclose(norms, 1.0, atol=1e-4)
+
+
+def test_lexical_scores_match_bm25s_without_importing_it(bot) -> None:
+    import bm25s
+
+    from hipbot.lexical import LexicalIndex
+    from hipbot.retrieval import query_tokens
+
+    folder = bot.index.path / "lexical"
+    reference = bm25s.BM25.load(str(folder))
+    ours = LexicalIndex.load(folder)
+    questions = ["Why do my hips hurt after a long drive?", "sciatica sciatica sitting", "piriformis stretch"]
+    for question in questions:
+        tokens = query_tokens(question)
+        assert np.allclose(ours.scores(tokens), reference.get_scores(tokens), atol=1e-6)
+    assert ours.scores(query_tokens("sciatica")).max() > 0
+    assert not ours.scores(["qqqzzz"]).any()
+    probe = (
+        "import sys; from pathlib import Path; from hipbot.index import load_index; "
+        f"load_index(Path({str(bot.settings.index_dir)!r})); "
+        "print('bm25s' in sys.modules, 'scipy' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["False", "False"]
 
 
 def test_staleness_follows_corpus_and_settings(corpus_copy: Path, tmp_path: Path, encoder) -> None:

@@ -232,6 +232,16 @@ def test_settings_read_as_people_type_them(settings, bot) -> None:
     assert read.region == "UK"
 
 
+def test_settings_come_from_hipbot_variables_in_any_case() -> None:
+    from hipbot.config import Settings, environment_values
+
+    environ = {"hipbot_top_k": "3", "HIPBOT_LOG_QUESTIONS": "yes", "HIPBOT_NOT_A_SETTING": "1", "TOP_K": "9"}
+    values = environment_values(environ)
+    assert values == {"top_k": "3", "log_questions": "yes"}
+    read = Settings(**values)
+    assert read.top_k == 3 and read.log_questions is True
+
+
 def test_a_setting_ask_does_not_use_does_not_stop_it(settings, bot) -> None:
     env = {
         **os.environ,

@@ -22,11 +22,7 @@ LONG_FALSE_ALARM_CEILING = 0.25
 
 
 def measure(bot, path: Path) -> Confusion:
-    table = Confusion()
-    for record in read_labelled(path):
-        decision = bot.triage(record.turns)
-        table.add(record, "urgent" if decision.escalated else decision.level)
-    return table
+    return Confusion.measure(bot.triage, read_labelled(path))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .assistant import Hipbot
-from .config import Settings, get_settings
+from .config import Settings, get_settings, limit_blas_threads
 from .live import LiveBot
 from .privacy import AccessLog, QuestionLog
 from .protection import MAX_BODY_BYTES, BodySizeLimit, OriginPolicy, RateLimit, SecurityHeaders
@@ -63,6 +63,7 @@ def create_app(
     """Build the FastAPI app; the index is loaded (or built) at start-up unless a bot is given. With
     `watch`, the app follows changes to the corpus and new builds of the index while it runs."""
     settings = settings or get_settings()
+    limit_blas_threads()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -29,7 +29,7 @@ from .compose import (
     render,
     score_sentences,
 )
-from .config import Settings, limit_blas_threads
+from .config import Settings, encoder_threads
 from .conversation import assistant_turns, missing_subject, quoted_sentences, search_texts, user_turns
 from .embedding import (
     ONNX_FILE,
@@ -52,7 +52,7 @@ from .retrieval import Hit, Retrieval, Retriever
 from .schema import ChatReply, Coverage, Passage, Turn
 from .scope import classify_scope
 from .spelling import Speller
-from .text import STOPWORDS, normalize, words
+from .text import STOPWORDS, content_stems, normalize, words
 from .triage import Decision, Triager
 from .triage.artifact import ensure_model
 from .triage.model import TriageModel
@@ -77,7 +77,7 @@ def query_encoder(settings: Settings, index: LoadedIndex) -> Encoder:
     else sentence-transformers."""
     folder = index.path / ENCODER_DIR
     if settings.encoder != "torch" and (folder / ONNX_FILE).exists():
-        return OnnxEncoder(folder, settings.model)
+        return OnnxEncoder(folder, settings.model, threads=encoder_threads(settings.encoder_threads))
     if settings.encoder == "onnx":
         raise ModelError(f"the index at {index.path} has no ONNX encoder: run `hipbot index build`")
     return SentenceTransformerEncoder(settings.model)
@@ -89,7 +89,6 @@ class Hipbot:
     def __init__(
         self, settings: Settings, index: LoadedIndex, encoder: Encoder, triage_model: TriageModel
     ) -> None:
-        limit_blas_threads()
         self.settings = settings
         self.index = index
         self.encoder = encoder
@@ -104,6 +103,7 @@ class Hipbot:
                 self.sentence_chunks.setdefault(normalize(sentence).lower(), set()).add(chunk.id)
         corpus_words = [w for chunk in index.chunks for w in words(chunk.text)]
         self.vocabulary = set(corpus_words)
+        self.corpus_stems = set(content_stems(self.vocabulary))
         self.speller = Speller(corpus_words, tokenizer_words(index.path / ENCODER_DIR) | STOPWORDS)
 
     @classmethod
@@ -214,7 +214,7 @@ class Hipbot:
             chosen = chosen[:1]
         if coverage == "partial":
             passage_words = {w for hit in found.hits[:3] for w in words(hit.chunk.text)}
-            parts.append(partial_note(missing_subject(message, passage_words, self.vocabulary)))
+            parts.append(partial_note(missing_subject(message, passage_words, self.corpus_stems)))
         parts.append(render(chosen))
         if product_question:
             parts.append(STORE_NOTE)

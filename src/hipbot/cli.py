@@ -19,7 +19,7 @@ from .cli_common import (
     settings_options,
 )
 from .cli_triage import triage
-from .config import configure_offline
+from .config import configure_offline, limit_blas_threads
 from .index import stale_reason
 from .schema import MAX_MESSAGE_CHARS, Turn
 from .terminal import render_reply, setup_logging, tqdm_progress
@@ -33,6 +33,7 @@ QUIT_WORDS = {"exit", "quit", "bye", ":q"}
 def main(verbose: bool) -> None:
     """hipbot answers hip-pain questions from the store's articles, quoting its sources."""
     configure_offline()
+    limit_blas_threads()
     setup_logging(verbose)
 
 
@@ -139,6 +140,8 @@ def serve(host: str, port: int, workers: int, build: bool, **options: Any) -> No
         if value is not None:
             os.environ[f"HIPBOT_{name.upper()}"] = str(value)
     os.environ["HIPBOT_BUILD_ON_START"] = "true" if build else "false"
+    if not settings.encoder_threads:  # the workers share the cores rather than each taking two
+        os.environ["HIPBOT_ENCODER_THREADS"] = str(min(2, max(1, (os.cpu_count() or 1) // workers)))
     config = uvicorn.Config(
         "hipbot.cli:worker_app",
         factory=True,

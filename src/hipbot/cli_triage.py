@@ -67,12 +67,8 @@ def triage_check(message: str | None, labelled: Path | None, examples: int, **op
             raise click.ClickException(
                 f"{labelled} holds no labelled messages (message/turns with expect or level)"
             )
-        confusion = Confusion()
         with click.progressbar(records, label="triaging", file=sys.stderr) as bar:
-            for record in bar:
-                decision = bot.triage(record.turns)
-                decided = "urgent" if decision.escalated else decision.level
-                confusion.add(record, decided)
+            confusion = Confusion.measure(bot.triage, bar)
         click.echo("\n".join(confusion.table()))
         click.echo("  ".join(f"{k} {v}" for k, v in confusion.figures().items()))
         return

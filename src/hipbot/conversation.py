@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from .schema import Turn
-from .text import STOPWORDS, lexical_tokens, words
+from .text import STOPWORDS, content_stems, lexical_tokens, words
 
 OPENERS = ("and", "but", "also", "so", "then", "what about", "what if", "how about", "ok", "okay")
 REFERRING_WORDS = frozenset(
@@ -65,14 +65,14 @@ def assistant_turns(history: Sequence[Turn]) -> list[str]:
     return [turn.content for turn in history if turn.role == "assistant"]
 
 
-def missing_subject(question: str, passage_words: set[str], known: set[str]) -> str | None:
-    """The words of a question that neither the passages nor any article use, as a short phrase in the
-    question's order: what "the articles don't cover" names (None when every word appears somewhere)."""
-    found = set(lexical_tokens(" ".join(passage_words)))
-    corpus = set(lexical_tokens(" ".join(known)))
+def missing_subject(question: str, passage_words: set[str], corpus_stems: set[str]) -> str | None:
+    """The words of a question that neither the passages nor any article use (`corpus_stems`: the stems
+    of every article's words), as a short phrase in the question's order: what "the articles don't cover"
+    names (None when every word appears somewhere)."""
+    known = set(content_stems(passage_words)) | corpus_stems
     unknown = [
         w
         for w in words(question)
-        if w not in STOPWORDS and len(w) > 2 and not (set(lexical_tokens(w)) & (found | corpus))
+        if w not in STOPWORDS and len(w) > 2 and not (set(lexical_tokens(w)) & known)
     ]
     return " ".join(unknown[:3]) if unknown else None

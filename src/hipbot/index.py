@@ -24,7 +24,8 @@ from .adapter import QueryAdapter
 from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
 from .config import Settings
 from .corpus import corpus_hash, load_unanswered, read_corpus, read_questions
-from .embedding import ONNX_DATA_FILE, Encoder, export_onnx, model_id
+from .embedding import ONNX_DATA_FILE, Encoder, export_onnx, exported_optimized, model_id
+from .lexical import LexicalIndex, build_lexical
 from .promotion import mark_chunk, promotion_fingerprint
 from .question_bank import BankEntry, Chip, attach_questions
 from .rerank import Ranking
@@ -84,7 +85,7 @@ class LoadedIndex:
     vectors: Any  # faiss.Index
     sentence_vectors: np.ndarray
     sentence_offsets: list[int]
-    lexical: Any  # bm25s.BM25
+    lexical: LexicalIndex
     bank: list[BankEntry] = field(default_factory=list)
     bank_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
     adapter: QueryAdapter = field(default_factory=QueryAdapter)
@@ -203,14 +204,6 @@ def stale_reason(settings: Settings) -> str | None:
     return None
 
 
-def _import_bm25s() -> Any:
-    """bm25s, with its logger handed back to the application (the library forces DEBUG on import)."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.NOTSET)
-    return bm25s
-
-
 def writable_index_dir(index_dir: Path) -> None:
     """Fail at once, with the fix, when the index folder cannot be written (before any embedding)."""
     try:
@@ -233,8 +226,6 @@ def build_index(
     import faiss
 
     from .fitting import Asked, fit_ranking, validated_chips
-
-    bm25s = _import_bm25s()
 
     articles, problems = read_corpus(settings.corpus_dir)
     questions, question_problems = read_questions(settings.corpus_dir, articles)
@@ -280,8 +271,7 @@ def build_index(
 
     vector_index = faiss_index(encoder.dimension, len(chunks))
     vector_index.add(passage_vectors)
-    lexical = bm25s.BM25()
-    lexical.index([lexical_tokens(t) for t in passage_texts], show_progress=False)
+    lexical = build_lexical([lexical_tokens(t) for t in passage_texts])
     offsets = np.cumsum([0] + [len(c.sentences) for c in chunks]).tolist()
     built = LoadedIndex(
         Path(),
@@ -310,7 +300,7 @@ def build_index(
     try:
         faiss.write_index(vector_index, str(staging / "vectors.faiss"))
         np.save(staging / "sentences.npy", sentence_vectors)
-        lexical.save(str(staging / "lexical"), show_progress=False)
+        lexical.save(staging / "lexical")
         with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
@@ -387,7 +377,7 @@ def _add_query_encoder(settings: Settings, encoder: Encoder, staging: Path) -> s
         same_model = read_manifest(settings.index_dir).get("model") == model_id(settings.model)
     except IndexUnavailable:
         same_model = False
-    if same_model and (live / ONNX_DATA_FILE).exists():
+    if same_model and (live / ONNX_DATA_FILE).exists() and exported_optimized(live):
         shutil.copytree(live, target)
         return "onnx"
     location = getattr(encoder, "location", None)
@@ -414,8 +404,6 @@ def load_index(index_dir: Path) -> LoadedIndex:
     """Load the live index, checking that its parts agree with each other."""
     import faiss
 
-    bm25s = _import_bm25s()
-
     manifest = read_manifest(index_dir)
     path = current_path(index_dir).resolve()
     try:
@@ -423,7 +411,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
             chunks = [Chunk.from_record(json.loads(line)) for line in lines]
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         sentence_vectors = np.load(path / "sentences.npy")
-        lexical = bm25s.BM25.load(str(path / "lexical"), show_progress=False)
+        lexical = LexicalIndex.load(path / "lexical")
         with (path / "questions.jsonl").open(encoding="utf-8") as lines:
             bank = [
                 BankEntry(**{**(r := json.loads(line)), "targets": tuple(r["targets"])}) for line in lines

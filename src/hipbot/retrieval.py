@@ -70,6 +70,9 @@ class Retriever:
         self.dense_weight = dense_weight
         self.min_relevance = min_relevance
         self.promotion = np.array([promotion_share(c) for c in index.chunks], dtype=np.float32)
+        offsets = np.asarray(index.sentence_offsets, dtype=np.int64)
+        self._no_sentences = offsets[1:] == offsets[:-1]
+        self._sentence_starts = np.minimum(offsets[:-1], max(int(offsets[-1]) - 1, 0))
 
     def dense_scores(self, vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query to passages (a lower bound for passages not searched)."""
@@ -87,16 +90,17 @@ class Retriever:
         tokens = query_tokens(text)
         if not tokens:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
-        return np.asarray(self.index.lexical.get_scores(tokens), dtype=np.float32)
+        return self.index.lexical.scores(tokens)
 
     def sentence_scores(self, vector: np.ndarray, candidates: list[int]) -> np.ndarray:
         """For each candidate passage, the similarity of its best-matching sentence."""
-        offsets = self.index.sentence_offsets
-        starts = np.array([offsets[c] for c in candidates])
-        ends = np.array([offsets[c + 1] for c in candidates])
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-        similarity = self.index.sentence_vectors[rows] @ vector
-        return np.maximum.reduceat(similarity, np.concatenate(([0], np.cumsum(ends - starts)[:-1])))
+        # One product with every sentence is cheaper than gathering the candidates' rows (a few thousand
+        # sentences); each passage's best is then a maximum over its own run of rows.
+        similarity = self.index.sentence_vectors @ vector
+        if not len(similarity):
+            return np.full(len(candidates), -1.0, dtype=np.float32)
+        best = np.where(self._no_sentences, -1.0, np.maximum.reduceat(similarity, self._sentence_starts))
+        return best[np.asarray(candidates, dtype=np.int64)].astype(np.float32)
 
     def candidates(self, texts: Sequence[str], vectors: np.ndarray, health: bool = True) -> Candidates:
         """Gather candidates from every phrasing and compute their features (averaged over phrasings);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "e.g", "i.e", "etc", "st", "no", "approx", "fig"}
@@ -110,10 +111,20 @@ LAY_TERMS = {
 }
 
 
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A word's English Snowball stem (remembered: replies stem the same article words again and again)."""
+    return str(_stemmer().stemWord(word))
+
+
+def content_stems(word_list: Iterable[str]) -> list[str]:
+    """The stems of the words that are neither stopwords nor single letters."""
+    return [stem(w) for w in word_list if w not in STOPWORDS and len(w) > 1]
+
+
 def lexical_tokens(text: str) -> list[str]:
     """Stemmed content words, the unit of the lexical index."""
-    stemmer = _stemmer()
-    return [stemmer.stemWord(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    return content_stems(words(text))
 
 
 def query_tokens(text: str) -> list[str]:

@@ -53,7 +53,7 @@ class LinearHead:
     coef: np.ndarray
     bias: np.ndarray
     classes: list[str]
-    levels: np.ndarray | None = field(default=None, repr=False, compare=False)  # filled on first use
+    levels: np.ndarray | None = field(default=None, repr=False, compare=False)  # filled at load
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         """Class probabilities, one row per vector."""
@@ -230,6 +230,9 @@ class TriageModel:
             raise ModelFileError(
                 f"the triage model in {folder} cannot be read ({exc}): run `hipbot triage train`"
             ) from exc
+        for name in ("categories", "multilingual_categories"):
+            if name in linear:
+                _class_levels(linear[name])  # worked out once here, not in a reply
         return cls(
             version=int(meta["version"]),
             fingerprint=str(meta["fingerprint"]),

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from ..jsonl import read_lines
 from ..text import normalize
 from .dataset import Example, data_fingerprint, load_examples
 from .model import expected
+
+if TYPE_CHECKING:
+    from .conversation import Decision
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,19 @@ class Confusion:
 
     rows: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     expects: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def measure(
+        cls,
+        triage: Callable[[list[str]], Decision],
+        records: Iterable[LabelledMessage],
+    ) -> Confusion:
+        """Triage every labelled conversation (as a reply would) and count the decisions."""
+        table = cls()
+        for record in records:
+            decision = triage(record.turns)
+            table.add(record, "urgent" if decision.escalated else decision.level)
+        return table
 
     def add(self, record: LabelledMessage, decided: str) -> None:
         """Count one decision."""
