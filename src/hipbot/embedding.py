@@ -198,9 +198,9 @@ def exported_optimized(folder: Path) -> bool:
 
 
 def _save_optimized(target: Path) -> None:
-    """Replace the export with ONNX Runtime's graph after its portable optimisations (fused layer norms
-    and activations): the same numbers, and a session that opens in about 60% of the time, because
-    nothing is left to optimise when a cold `hipbot ask` loads it."""
+    """Replace the export with ONNX Runtime's graph after its portable optimisations (fused matrix
+    products and bias-plus-GELU): the same numbers, and a session that opens in about 0.1 s instead of
+    0.15 s, because nothing is left to optimise when a cold `hipbot ask` loads it."""
     import onnxruntime
 
     staging = target / "optimized"
