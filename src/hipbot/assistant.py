@@ -102,8 +102,7 @@ class Hipbot:
             for sentence in chunk.sentences:
                 self.sentence_chunks.setdefault(normalize(sentence).lower(), set()).add(chunk.id)
         corpus_words = [w for chunk in index.chunks for w in words(chunk.text)]
-        self.vocabulary = set(corpus_words)
-        self.corpus_stems = set(content_stems(self.vocabulary))
+        self.corpus_stems = set(content_stems(set(corpus_words)))
         self.speller = Speller(corpus_words, tokenizer_words(index.path / ENCODER_DIR) | STOPWORDS)
 
     @classmethod

@@ -19,7 +19,7 @@ from .cli_common import (
     settings_options,
 )
 from .cli_triage import triage
-from .config import configure_offline, limit_blas_threads
+from .config import configure_offline, encoder_threads, limit_blas_threads
 from .index import stale_reason
 from .schema import MAX_MESSAGE_CHARS, Turn
 from .terminal import render_reply, setup_logging, tqdm_progress
@@ -141,7 +141,7 @@ def serve(host: str, port: int, workers: int, build: bool, **options: Any) -> No
             os.environ[f"HIPBOT_{name.upper()}"] = str(value)
     os.environ["HIPBOT_BUILD_ON_START"] = "true" if build else "false"
     if not settings.encoder_threads:  # the workers share the cores rather than each taking two
-        os.environ["HIPBOT_ENCODER_THREADS"] = str(min(2, max(1, (os.cpu_count() or 1) // workers)))
+        os.environ["HIPBOT_ENCODER_THREADS"] = str(encoder_threads(0, workers))
     config = uvicorn.Config(
         "hipbot.cli:worker_app",
         factory=True,

@@ -268,14 +268,13 @@ class OnnxEncoder:
         # lowercased retrieval phrasing, sent together in every reply, are one text to the model.
         first: dict[tuple[int, ...], int] = {}
         source = [first.setdefault(tuple(e.ids), i) for i, e in enumerate(encodings)]
-        distinct = sorted(set(source))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         states: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
         # Texts are grouped by token count so that a short clause is never padded to the length of a long
         # story in the same batch (attention cost grows with the padded length).
-        order = sorted(distinct, key=lambda i: len(encodings[i].ids))
-        copies = Counter(source)
         lengths = [len(e.ids) for e in encodings]
+        order = sorted(set(source), key=lambda i: (lengths[i], i))
+        copies = Counter(source)
         for batch in length_batches(order, lengths, self.batch_size):
             width = max(lengths[i] for i in batch)
             feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in ONNX_INPUTS}
