@@ -83,6 +83,13 @@ def test_elliptical_follow_up_is_resolved_against_the_earlier_turn(bot) -> None:
     assert any("driv" in p.title.lower() for p in then.passages)
 
 
+def test_bare_fragment_follow_up_still_finds_the_earlier_subject(bot) -> None:
+    # On its own "and the backrest?" matches nothing; with the earlier turn it matches the driving article.
+    _, then = converse(bot, "how far from the pedals should my car seat be", "and the backrest?")
+    assert then.in_scope and then.passages
+    assert "driv" in then.passages[0].title.lower()
+
+
 @pytest.mark.parametrize("message", ["hi", "hello there!", "thank you!", "thanks, that helped"])
 def test_greetings_and_thanks_get_a_short_friendly_reply(bot, message) -> None:
     reply = bot.reply(message)

@@ -112,7 +112,9 @@ class Hipbot:
         """Load (building when needed) the index, the query encoder and the triage model."""
         index, _ = ensure_index(settings, progress=progress)
         encoder = query_encoder(settings, index)
-        return cls(settings, index, encoder, ensure_model(settings.index_dir, encoder if build else None))
+        step = (lambda label, total: progress(total, label).update) if progress else None
+        model = ensure_model(settings.index_dir, encoder if build else None, step=step)
+        return cls(settings, index, encoder, model)
 
     def reloaded(self) -> Hipbot:
         """A new Hipbot on the current build of the index, sharing this one's encoder (when the model is

@@ -101,4 +101,4 @@ def load_bot(settings: Settings, build: bool = True) -> Any:
         )
     if reason:
         click.echo(f"Building the index ({reason})…", err=True)
-    return Hipbot.from_settings(settings, progress=tqdm_progress)
+    return Hipbot.from_settings(settings, progress=tqdm_progress, build=build)

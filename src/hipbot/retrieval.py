@@ -57,6 +57,7 @@ class Candidates:
     features: np.ndarray  # (len(ids), len(PASSAGE_FEATURES))
     ranking: np.ndarray  # the ranking score: the fused score with the adapted query
     fused: np.ndarray  # the fused score with the plain query, on the scale of the relevance floor
+    best_fused: np.ndarray  # the same score with the phrasing that matches each passage best
 
 
 class Retriever:
@@ -113,6 +114,7 @@ class Retriever:
         features = np.zeros((len(ids), len(PASSAGE_FEATURES)), dtype=np.float32)
         ranking = np.zeros(len(ids), dtype=np.float32)
         fused = np.zeros(len(ids), dtype=np.float32)
+        best_fused = np.zeros(len(ids), dtype=np.float32)
         for vector, moved, dense_scores, lexical_scores in zip(vectors, adapted, dense, lexical, strict=True):
             sentence = self.sentence_scores(vector, ids)
             sentence_adapted = self.sentence_scores(moved, ids)
@@ -134,9 +136,11 @@ class Retriever:
             # The plain score keeps the encoder's own scale, on which the relevance floor was set.
             plain = self.index.passage_vectors[ids] @ vector
             semantic = (1 - SENTENCE_WEIGHT) * plain + SENTENCE_WEIGHT * sentence
-            fused += fuse(semantic, lexical_scores[ids], self.dense_weight)
+            phrasing = fuse(semantic, lexical_scores[ids], self.dense_weight)
+            fused += phrasing
+            best_fused = np.maximum(best_fused, phrasing)
         n = len(texts)
-        return Candidates(ids, features / n, ranking / n, fused / n)
+        return Candidates(ids, features / n, ranking / n, fused / n, best_fused)
 
     def nearest_questions(self, vector: np.ndarray) -> tuple[float, float]:
         """How similar a question is to the closest visitor question the articles answer, and to the
@@ -173,7 +177,9 @@ class Retriever:
             )
             for i in top
         ]
-        relevant = bool(hits) and float(found.fused.max()) >= self.min_relevance
+        # A follow-up's bare fragment ("and my feet?") scores low on its own: something relevant was
+        # found when any phrasing of the question finds it.
+        relevant = bool(hits) and float(found.best_fused.max()) >= self.min_relevance
         ranked_features = found.features[top]
         query_vector = vectors.mean(axis=0)
         covered = 1.0 if relevant else 0.0
