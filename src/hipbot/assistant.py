@@ -6,8 +6,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .acts import QUESTION
 from .analysis import Analysis, Analyzer
 from .answer import (
@@ -267,12 +265,7 @@ class Hipbot:
             for c in self.sentence_chunks.get(normalize(s).lower(), ())
         }
         exclude = shown if act == "more" else None
-        phrasings = [question]
-        if act == "more" and analysis.queries and analysis.queries[0] != question:
-            # "what else makes them tight besides sitting?" also asks something of its own
-            phrasings.append(analysis.queries[0])
-            vector = np.vstack([vector, analysis.query_vectors[:1]])
-        found = self.retriever.search(phrasings, self.settings.top_k, penalty, vector, exclude=exclude)
+        found = self.retriever.search([question], self.settings.top_k, penalty, vector, exclude=exclude)
         if not found.hits:
             return self._reply(NOT_FOUND, decision, in_scope=False)
         return self.answer(question, question, found, decision, product_question, simpler=act == "simpler")
