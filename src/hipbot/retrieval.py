@@ -114,7 +114,7 @@ class Retriever:
         features = np.zeros((len(ids), len(PASSAGE_FEATURES)), dtype=np.float32)
         ranking = np.zeros(len(ids), dtype=np.float32)
         fused = np.zeros(len(ids), dtype=np.float32)
-        best_fused = np.zeros(len(ids), dtype=np.float32)
+        best_fused = np.full(len(ids), -np.inf, dtype=np.float32)
         for vector, moved, dense_scores, lexical_scores in zip(vectors, adapted, dense, lexical, strict=True):
             sentence = self.sentence_scores(vector, ids)
             sentence_adapted = self.sentence_scores(moved, ids)
