@@ -96,3 +96,33 @@ def test_corrupt_index_names_the_fix(corpus_copy: Path, tmp_path: Path, encoder)
     (current_path(settings.index_dir) / "vectors.faiss").write_bytes(b"not a faiss file")
     with pytest.raises(IndexCorrupt, match="run `hipbot index build`"):
         load_index(settings.index_dir)
+
+
+def test_training_steps_get_one_bar_each_and_every_bar_is_closed() -> None:
+    from hipbot.index import StepBars
+
+    class Bar:
+        def __init__(self, total: int, label: str) -> None:
+            self.label, self.total, self.done, self.closed = label, total, 0, False
+
+        def update(self, n: int = 1) -> None:
+            self.done += n
+
+        def close(self) -> None:
+            self.closed = True
+
+    made: list[Bar] = []
+
+    def factory(total: int, label: str) -> Bar:
+        made.append(Bar(total, label))
+        return made[-1]
+
+    with StepBars(factory) as step:
+        step("encoding examples", 10)(10)
+        assert not made[0].closed
+        step("cross-validation", 5)(2)
+        assert made[0].closed and not made[1].closed
+    assert [(b.label, b.total, b.done, b.closed) for b in made] == [
+        ("encoding examples", 10, 10, True),
+        ("cross-validation", 5, 2, True),
+    ]

@@ -39,7 +39,15 @@ from .embedding import (
     SentenceTransformerEncoder,
     tokenizer_words,
 )
-from .index import ENCODER_DIR, LoadedIndex, ProgressFactory, build_index, load_index, stale_reason
+from .index import (
+    ENCODER_DIR,
+    LoadedIndex,
+    ProgressFactory,
+    StepBars,
+    build_index,
+    load_index,
+    stale_reason,
+)
 from .promotion import (
     STORE_NOTE,
     STORE_PAGES,
@@ -112,8 +120,11 @@ class Hipbot:
         """Load (building when needed) the index, the query encoder and the triage model."""
         index, _ = ensure_index(settings, progress=progress)
         encoder = query_encoder(settings, index)
-        step = (lambda label, total: progress(total, label).update) if progress else None
-        model = ensure_model(settings.index_dir, encoder if build else None, step=step)
+        if progress is None:
+            model = ensure_model(settings.index_dir, encoder if build else None)
+        else:
+            with StepBars(progress) as step:
+                model = ensure_model(settings.index_dir, encoder if build else None, step=step)
         return cls(settings, index, encoder, model)
 
     def reloaded(self) -> Hipbot:

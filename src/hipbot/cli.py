@@ -22,7 +22,7 @@ from .cli_triage import triage
 from .config import configure_offline, encoder_threads, limit_blas_threads
 from .index import stale_reason
 from .schema import MAX_MESSAGE_CHARS, Turn
-from .terminal import render_reply, setup_logging, tqdm_progress
+from .terminal import render_reply, setup_logging, step_progress, tqdm_progress
 
 QUIT_WORDS = {"exit", "quit", "bye", ":q"}
 
@@ -252,7 +252,7 @@ def index_build(if_stale: bool, **options: Any) -> None:
     """Build the index from the corpus. Articles with problems are left out and reported (all of them,
     with file and line); the command then exits with status 1."""
     from .embedding import SentenceTransformerEncoder
-    from .index import build_index, writable_index_dir
+    from .index import StepBars, build_index, writable_index_dir
     from .live import build_lock
     from .triage.artifact import ensure_model
 
@@ -266,9 +266,8 @@ def index_build(if_stale: bool, **options: Any) -> None:
             encoder = SentenceTransformerEncoder(settings.model)
             manifest = build_index(settings, encoder, progress=tqdm_progress)
             # The learned triage is retrained here too when its labelled examples changed.
-            ensure_model(
-                settings.index_dir, encoder, step=lambda label, total: tqdm_progress(total, label).update
-            )
+            with StepBars(step_progress) as step:
+                ensure_model(settings.index_dir, encoder, step=step)
     click.echo(
         f"Built {settings.index_dir}: {manifest['articles']} articles, {manifest['chunks']} passages, "
         f"{manifest['model']} ({manifest['model_dimension']} dims) in {manifest['build_seconds']}s"

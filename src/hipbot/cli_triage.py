@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .cli_common import INDEX_SETTINGS, friendly_errors, load_bot, make_settings, settings_options
-from .index import ProgressBar
-from .terminal import tqdm_progress, wrap
+from .index import StepBars
+from .terminal import step_progress, wrap
 
 
 class MessageOrCommand(click.Group):
@@ -120,19 +119,9 @@ def triage_train(output: Path | None, folds: int, **options: Any) -> None:
 
     settings = make_settings(INDEX_SETTINGS, **options)
     target = output or packaged_folder()
-    bars: list[ProgressBar] = []
-
-    def step(label: str, total: int) -> Callable[[int], object]:
-        for bar in bars:
-            bar.close()
-        # encoding steps count texts; the others count folds or fits
-        bars[:] = [tqdm_progress(total, label, "text" if label.startswith("encoding") else "step")]
-        return bars[0].update
-
     with friendly_errors():
-        model = train_model(SentenceTransformerEncoder(settings.model), step, folds)
-        for bar in bars:
-            bar.close()
+        with StepBars(step_progress) as step:
+            model = train_model(SentenceTransformerEncoder(settings.model), step, folds)
         save_model(model, target)
     scored = model.report.get("at_thresholds", {})
     click.echo(

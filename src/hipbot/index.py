@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,6 +74,32 @@ class ProgressFactory(Protocol):
     """Makes a progress bar for a stage of the build."""
 
     def __call__(self, total: int, label: str) -> ProgressBar: ...
+
+
+class StepBars:
+    """A training step reporter over a progress factory: one bar per step, each closed when the next
+    starts and all closed on exit (`with StepBars(factory) as step: train(step)`)."""
+
+    def __init__(self, factory: ProgressFactory) -> None:
+        self.factory = factory
+        self.bar: ProgressBar | None = None
+
+    def __call__(self, label: str, total: int) -> Callable[[int], object]:
+        self.close()
+        self.bar = self.factory(total, label)
+        return self.bar.update
+
+    def close(self) -> None:
+        """Close the open bar, if any."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> StepBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass

@@ -21,6 +21,11 @@ def tqdm_progress(total: int, label: str, unit: str = "text") -> ProgressBar:
     return bar
 
 
+def step_progress(total: int, label: str) -> ProgressBar:
+    """A bar for one training step: encoding steps count texts, the others folds or fits."""
+    return tqdm_progress(total, label, "text" if label.startswith("encoding") else "step")
+
+
 def setup_logging(verbose: bool, level: str | None = None) -> None:
     """Log to stderr: warnings by default, progress detail with --verbose, or the server's level."""
     chosen = level.upper() if level else ("INFO" if verbose else "WARNING")
