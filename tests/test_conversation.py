@@ -1,6 +1,7 @@
 """A conversation that answers: answers shaped by the question, follow-ups, small talk, honest coverage and
 suggestions that neither plug nor dead-end, through the real index and model."""
 
+import itertools
 import re
 
 import pytest
@@ -70,6 +71,23 @@ def test_tell_me_more_shows_new_passages(bot) -> None:
     assert more.passages
     assert {p.source for p in more.passages}.isdisjoint({p.source for p in first.passages[:1]})
     assert any("driv" in p.title.lower() for p in more.passages)
+
+
+def test_tell_me_more_prefers_the_passage_that_continues_the_shown_one(bot) -> None:
+    from hipbot.assistant import CONTINUATION_BONUS, continuing
+    from hipbot.retrieval import Hit
+
+    chunks = bot.index.chunks
+    shown, after = next(
+        (a, b)
+        for a, b in itertools.pairwise(chunks)
+        if a.file == b.file and a.section == b.section and b.position == a.position + 1
+    )
+    other = next(c for c in chunks if c.file != shown.file)
+    close = [Hit(other, 0.5, 0.5, 0.0), Hit(after, 0.5 - CONTINUATION_BONUS / 2, 0.5, 0.0)]
+    assert [h.chunk.id for h in continuing(close, [shown])] == [after.id, other.id]
+    far = [Hit(other, 0.5, 0.5, 0.0), Hit(after, 0.5 - 2 * CONTINUATION_BONUS, 0.5, 0.0)]
+    assert [h.chunk.id for h in continuing(far, [shown])] == [other.id, after.id]
 
 
 def test_simpler_gives_short_sentences_on_the_same_subject(bot) -> None:

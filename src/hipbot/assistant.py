@@ -18,6 +18,7 @@ from .answer import (
     starters,
     suggestions,
 )
+from .chunking import Chunk
 from .compose import (
     Evidence,
     choose,
@@ -276,7 +277,11 @@ class Hipbot:
             for c in self.sentence_chunks.get(normalize(s).lower(), ())
         }
         exclude = shown if act == "more" else None
-        found = self.retriever.search([question], self.settings.top_k, penalty, vector, exclude=exclude)
+        continues = act == "more" and bool(shown)
+        k = self.settings.top_k
+        found = self.retriever.search([question], 3 * k if continues else k, penalty, vector, exclude=exclude)
+        if continues:
+            found.hits = continuing(found.hits, [self.index.chunks[c] for c in shown])[:k]
         if not found.hits:
             return self._reply(NOT_FOUND, decision, in_scope=False)
         return self.answer(question, question, found, decision, product_question, simpler=act == "simpler")
@@ -303,3 +308,20 @@ class Hipbot:
             disclaimer=self.disclaimer,
             suggestions=suggestions or [],
         )
+
+
+# What being the passage right after one already shown is worth in ranking for "tell me more". On the
+# dev follow-ups, "more" found its answer first for 0.23 of them without it, 0.26 with 0.05, 0.28 with this.
+CONTINUATION_BONUS = 0.15
+
+
+def continuing(hits: list[Hit], shown: Sequence[Chunk]) -> list[Hit]:
+    """Hits re-ranked for "tell me more": a passage that follows a shown one in its section (the article
+    going on about the same thing) ranks as if it scored a little higher."""
+    after = {(c.file, c.section, c.position + 1) for c in shown}
+
+    def key(hit: Hit) -> float:
+        c = hit.chunk
+        return hit.score + (CONTINUATION_BONUS if (c.file, c.section, c.position) in after else 0.0)
+
+    return sorted(hits, key=key, reverse=True)
