@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 CONTRACT_KEYS = {"answer", "passages", "safety", "in_scope", "coverage", "disclaimer", "suggestions"}
@@ -22,19 +24,30 @@ def test_chat_reply_follows_the_contract(client) -> None:
         assert passage["n"] == n
         assert passage["source"].startswith("corpus/") and "#" in passage["source"]
         assert isinstance(passage["score"], float)
-    assert "[1]" in reply["answer"]
+    cited = [int(n) for n in re.findall(r"\[(\d+)\]", reply["answer"])]
+    assert cited and all(1 <= n <= len(reply["passages"]) for n in cited)
+    for sentence, n in re.findall(r"(.+?) \[(\d+)\]\s*", reply["answer"]):
+        assert sentence in reply["passages"][int(n) - 1]["text"]
     assert "not medical advice" in reply["disclaimer"]
     assert len(reply["suggestions"]) <= 3
 
 
 def test_answer_quotes_sentences_from_its_passages(client) -> None:
     reply = ask(client, "Why can sitting for a long time cause sciatica?").json()
-    import re
-
     texts = " ".join(p["text"] for p in reply["passages"])
     for sentence in re.split(r" \[\d\]\s*", reply["answer"]):
         if sentence:
             assert sentence in texts
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: for 'what can I do' the answer model prefers the introduction's sentence naming "
+    "cyclists' hip flexor pain over the passage that says to stretch as often as you want",
+)
+def test_what_can_i_do_is_answered_with_what_to_do(client) -> None:
+    reply = ask(client, "What can I do about tight hip flexors after a long bike ride?").json()
+    assert "stretch" in reply["answer"].lower()
 
 
 def test_unrelated_question_is_out_of_scope(client) -> None:
