@@ -40,11 +40,6 @@ def test_answer_quotes_sentences_from_its_passages(client) -> None:
             assert sentence in texts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: for 'what can I do' the answer model prefers the introduction's sentence naming "
-    "cyclists' hip flexor pain over the passage that says to stretch as often as you want",
-)
 def test_what_can_i_do_is_answered_with_what_to_do(client) -> None:
     reply = ask(client, "What can I do about tight hip flexors after a long bike ride?").json()
     assert "stretch" in reply["answer"].lower()

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from hipbot.conversation import is_followup, resolve_query
@@ -98,3 +99,23 @@ def test_fusion_is_absolute_and_ordered() -> None:
     assert fused[0] == pytest.approx(0.4)
     assert top_indices(np.array([0.1, 0.9, 0.5]), 2) == [1, 2]
     assert top_indices(np.array([]), 3) == []
+
+
+def test_sentences_holding_a_visitor_questions_phrase_are_marked_for_it(bot) -> None:
+    from hipbot.question_bank import ASKED_FLOOR, asked_here
+    from hipbot.text import normalize
+
+    index = bot.index
+    i, entry = next((i, e) for i, e in enumerate(index.bank) if e.phrase)
+    places = [place for place, asked in index.phrase_sentences.items() if i in asked]
+    assert places
+    chunk_id, order = places[0]
+    assert normalize(entry.phrase).lower()[:20] in normalize(index.chunks[chunk_id].sentences[order]).lower()
+    count = len(index.chunks[chunk_id].sentences)
+    similarity = np.zeros(len(index.bank), dtype=np.float32)
+    similarity[i] = 1.0
+    row = asked_here(similarity, [chunk_id], [count], index.phrase_sentences)[0]
+    assert row[order] == 1.0
+    assert all(row[o] == 0.0 for o in range(count) if (chunk_id, o) not in places)
+    similarity[i] = ASKED_FLOOR - 0.01  # no closer than an unrelated question: no signal
+    assert not asked_here(similarity, [chunk_id], [count], index.phrase_sentences)[0].any()

@@ -14,7 +14,7 @@ from hipbot.schema import Turn
 LOCKED = Path(__file__).parent / "data" / "locked" / "retrieval.jsonl"
 HIT5_FLOOR = 0.80
 HIT1_FLOOR = 0.55
-ANSWER_FLOOR = 0.42
+ANSWER_FLOOR = 0.50
 UNCOVERED_HONEST_FLOOR = 0.90
 OUT_OF_SCOPE_FLOOR = 0.85
 

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .acts import QUESTION
 from .analysis import Analysis, Analyzer
 from .answer import (
@@ -57,6 +59,7 @@ from .promotion import (
     is_product_question,
     promotion_penalties,
 )
+from .question_bank import asked_here
 from .retrieval import Hit, Retrieval, Retriever
 from .schema import ChatReply, Coverage, Passage, Turn
 from .scope import classify_scope
@@ -178,11 +181,29 @@ class Hipbot:
         small_talk = self.act(user_turns[-1], analysis) in SMALL_TALK
         return self.triager.conversation(analysis.turns, small_talk=small_talk)
 
-    def evidence(self, query: str, kind: str, found: Retrieval, hidden: dict[int, set[int]]) -> Evidence:
-        """What sentence choice reads for a query and what retrieval found for it."""
-        vectors = [self.index.chunk_sentence_vectors(hit.chunk.id) for hit in found.hits[:3]]
+    def evidence(
+        self,
+        query: str,
+        kind: str,
+        found: Retrieval,
+        hidden: dict[int, set[int]],
+        leave_out: float | None = None,
+    ) -> Evidence:
+        """What sentence choice reads for a query and what retrieval found for it; visitor questions at
+        least `leave_out` similar to the query are ignored (when fitting, so none answers itself)."""
+        top = found.hits[:3]
+        vectors = [self.index.chunk_sentence_vectors(hit.chunk.id) for hit in top]
         adapted = self.index.adapter.apply(found.query_vector[None])[0]
-        return Evidence(query, kind, found.query_vector, adapted, found.hits, vectors, hidden)
+        similarity = self.index.bank_vectors @ found.query_vector
+        if leave_out is not None:
+            similarity = np.where(similarity >= leave_out, 0.0, similarity)
+        asked = asked_here(
+            similarity,
+            [hit.chunk.id for hit in top],
+            [len(hit.chunk.sentences) for hit in top],
+            self.index.phrase_sentences,
+        )
+        return Evidence(query, kind, found.query_vector, adapted, found.hits, vectors, hidden, asked)
 
     def act(self, message: str, analysis: Analysis) -> str:
         """What the new message is doing in the conversation."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -124,6 +124,7 @@ SENTENCE_FEATURES = (
     "listed",
     "cue",
     "transcript",
+    "asked",
 )
 ANSWER_MODEL = "answer_model.json"
 
@@ -165,6 +166,7 @@ class Evidence:
     hits: list[Hit]
     sentence_vectors: list[np.ndarray]
     hidden: dict[int, set[int]]
+    asked: list[np.ndarray] = field(default_factory=list)  # per passage, per sentence: see asked_here
 
 
 def sentence_features(evidence: Evidence, passages: int = 3) -> tuple[list[tuple[int, int, str]], np.ndarray]:
@@ -199,6 +201,7 @@ def sentence_features(evidence: Evidence, passages: int = 3) -> tuple[list[tuple
                     float(order in listed),
                     float(cue is not None and bool(cue.search(sentence))),
                     float(hit.chunk.kind == "transcript"),
+                    float(evidence.asked[n - 1][order]) if n <= len(evidence.asked) else 0.0,
                 ]
             )
     return rows, np.array(features, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))

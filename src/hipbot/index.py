@@ -28,7 +28,7 @@ from .corpus import corpus_hash, load_unanswered, read_corpus, read_questions
 from .embedding import ONNX_DATA_FILE, Encoder, export_onnx, exported_optimized, model_id
 from .lexical import LexicalIndex, build_lexical
 from .promotion import mark_chunk, promotion_fingerprint
-from .question_bank import BankEntry, Chip, attach_questions
+from .question_bank import BankEntry, Chip, attach_questions, phrase_sentences
 from .rerank import Ranking
 from .text import lexical_tokens, normalize
 
@@ -131,6 +131,15 @@ class LoadedIndex:
         return self._passage_vectors
 
     _passage_vectors: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def phrase_sentences(self) -> dict[tuple[int, int], list[int]]:
+        """The visitor questions each (passage, sentence position) answers by its quoted phrase."""
+        if self._phrase_sentences is None:
+            self._phrase_sentences = phrase_sentences(self.bank, self.chunks)
+        return self._phrase_sentences
+
+    _phrase_sentences: dict[tuple[int, int], list[int]] | None = field(default=None, repr=False)
 
     @property
     def bank_chunks(self) -> np.ndarray:

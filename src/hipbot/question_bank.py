@@ -20,6 +20,7 @@ class BankEntry:
     question: str
     chunk: int
     targets: tuple[int, ...] = ()
+    phrase: str | None = None
 
 
 def _contains(chunk: Chunk, phrase: str) -> bool:
@@ -48,9 +49,49 @@ def attach_questions(
         options = candidate_chunks(question, chunks)
         if options:
             best = max(options, key=lambda c: float(chunk_vectors[c] @ vector))
-            entries.append(BankEntry(question.question, best, tuple(options)))
+            entries.append(BankEntry(question.question, best, tuple(options), question.phrase))
             kept.append(i)
     return entries, question_vectors[kept]
+
+
+# Below this cosine a visitor question is about something else; above it, the closer the stronger.
+ASKED_FLOOR = 0.6
+
+
+def phrase_sentences(entries: list[BankEntry], chunks: list[Chunk]) -> dict[tuple[int, int], list[int]]:
+    """For each (passage, sentence position), the visitor questions whose quoted phrase that sentence
+    holds (or, for a phrase running over several sentences, is part of)."""
+    found: dict[tuple[int, int], list[int]] = {}
+    for i, entry in enumerate(entries):
+        if not entry.phrase:
+            continue
+        phrase = normalize(entry.phrase).lower()
+        for chunk_id in entry.targets:
+            for order, sentence in enumerate(chunks[chunk_id].sentences):
+                text = normalize(sentence).lower()
+                if phrase in text or (len(text) >= 20 and text in phrase):
+                    found.setdefault((chunk_id, order), []).append(i)
+    return found
+
+
+def asked_here(
+    similarity: np.ndarray,
+    chunk_ids: list[int],
+    counts: list[int],
+    sentences: dict[tuple[int, int], list[int]],
+) -> list[np.ndarray]:
+    """Per passage, per sentence: how similar the query is to the closest visitor question that this
+    sentence answers (0 where none does). `similarity` is the query's cosine to every bank question."""
+    out = []
+    for chunk_id, count in zip(chunk_ids, counts, strict=True):
+        row = np.zeros(count, dtype=np.float32)
+        for order in range(count):
+            asked = sentences.get((chunk_id, order))
+            if asked:
+                closest = float(similarity[asked].max())
+                row[order] = min(max((closest - ASKED_FLOOR) / (1 - ASKED_FLOOR), 0.0), 1.0)
+        out.append(row)
+    return out
 
 
 @dataclass(frozen=True)
