@@ -111,11 +111,11 @@ def test_sentences_holding_a_visitor_questions_phrase_are_marked_for_it(bot) -> 
     assert places
     chunk_id, order = places[0]
     assert normalize(entry.phrase).lower()[:20] in normalize(index.chunks[chunk_id].sentences[order]).lower()
-    count = len(index.chunks[chunk_id].sentences)
+    chunk = index.chunks[chunk_id]
     similarity = np.zeros(len(index.bank), dtype=np.float32)
     similarity[i] = 1.0
-    row = asked_here(similarity, [chunk_id], [count], index.phrase_sentences)[0]
+    row = asked_here(similarity, [chunk], index.phrase_sentences)[0]
     assert row[order] == 1.0
-    assert all(row[o] == 0.0 for o in range(count) if (chunk_id, o) not in places)
+    assert all(row[o] == 0.0 for o in range(len(chunk.sentences)) if (chunk_id, o) not in places)
     similarity[i] = ASKED_FLOOR - 0.01  # no closer than an unrelated question: no signal
-    assert not asked_here(similarity, [chunk_id], [count], index.phrase_sentences)[0].any()
+    assert not asked_here(similarity, [chunk], index.phrase_sentences)[0].any()

@@ -194,15 +194,10 @@ class Hipbot:
         top = found.hits[:3]
         vectors = [self.index.chunk_sentence_vectors(hit.chunk.id) for hit in top]
         adapted = self.index.adapter.apply(found.query_vector[None])[0]
-        similarity = self.index.bank_vectors @ found.query_vector
+        similarity = found.bank_similarity
         if leave_out is not None:
             similarity = np.where(similarity >= leave_out, 0.0, similarity)
-        asked = asked_here(
-            similarity,
-            [hit.chunk.id for hit in top],
-            [len(hit.chunk.sentences) for hit in top],
-            self.index.phrase_sentences,
-        )
+        asked = asked_here(similarity, [hit.chunk for hit in top], self.index.phrase_sentences)
         return Evidence(query, kind, found.query_vector, adapted, found.hits, vectors, hidden, asked)
 
     def act(self, message: str, analysis: Analysis) -> str:

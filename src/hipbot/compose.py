@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -166,7 +166,7 @@ class Evidence:
     hits: list[Hit]
     sentence_vectors: list[np.ndarray]
     hidden: dict[int, set[int]]
-    asked: list[np.ndarray] = field(default_factory=list)  # per passage, per sentence: see asked_here
+    asked: list[np.ndarray]  # per passage, per sentence: see question_bank.asked_here
 
 
 def sentence_features(evidence: Evidence, passages: int = 3) -> tuple[list[tuple[int, int, str]], np.ndarray]:
@@ -201,7 +201,7 @@ def sentence_features(evidence: Evidence, passages: int = 3) -> tuple[list[tuple
                     float(order in listed),
                     float(cue is not None and bool(cue.search(sentence))),
                     float(hit.chunk.kind == "transcript"),
-                    float(evidence.asked[n - 1][order]) if n <= len(evidence.asked) else 0.0,
+                    float(evidence.asked[n - 1][order]),
                 ]
             )
     return rows, np.array(features, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))

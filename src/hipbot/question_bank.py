@@ -62,31 +62,30 @@ def phrase_sentences(entries: list[BankEntry], chunks: list[Chunk]) -> dict[tupl
     """For each (passage, sentence position), the visitor questions whose quoted phrase that sentence
     holds (or, for a phrase running over several sentences, is part of)."""
     found: dict[tuple[int, int], list[int]] = {}
+    folded: dict[int, list[str]] = {}
     for i, entry in enumerate(entries):
         if not entry.phrase:
             continue
         phrase = normalize(entry.phrase).lower()
         for chunk_id in entry.targets:
-            for order, sentence in enumerate(chunks[chunk_id].sentences):
-                text = normalize(sentence).lower()
+            if chunk_id not in folded:
+                folded[chunk_id] = [normalize(s).lower() for s in chunks[chunk_id].sentences]
+            for order, text in enumerate(folded[chunk_id]):
                 if phrase in text or (len(text) >= 20 and text in phrase):
                     found.setdefault((chunk_id, order), []).append(i)
     return found
 
 
 def asked_here(
-    similarity: np.ndarray,
-    chunk_ids: list[int],
-    counts: list[int],
-    sentences: dict[tuple[int, int], list[int]],
+    similarity: np.ndarray, chunks: list[Chunk], sentences: dict[tuple[int, int], list[int]]
 ) -> list[np.ndarray]:
     """Per passage, per sentence: how similar the query is to the closest visitor question that this
     sentence answers (0 where none does). `similarity` is the query's cosine to every bank question."""
     out = []
-    for chunk_id, count in zip(chunk_ids, counts, strict=True):
-        row = np.zeros(count, dtype=np.float32)
-        for order in range(count):
-            asked = sentences.get((chunk_id, order))
+    for chunk in chunks:
+        row = np.zeros(len(chunk.sentences), dtype=np.float32)
+        for order in range(len(row)):
+            asked = sentences.get((chunk.id, order))
             if asked:
                 closest = float(similarity[asked].max())
                 row[order] = min(max((closest - ASKED_FLOOR) / (1 - ASKED_FLOOR), 0.0), 1.0)

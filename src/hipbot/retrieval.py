@@ -42,6 +42,7 @@ class Retrieval:
     query_vector: np.ndarray = field(repr=False)
     covered: float = 0.0  # P(the articles answer this question)
     features: np.ndarray = field(default_factory=lambda: np.zeros((0, len(PASSAGE_FEATURES))), repr=False)
+    bank_similarity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32), repr=False)
 
     @property
     def best(self) -> float:
@@ -142,11 +143,10 @@ class Retriever:
         n = len(texts)
         return Candidates(ids, features / n, ranking / n, fused / n, best_fused)
 
-    def nearest_questions(self, vector: np.ndarray) -> tuple[float, float]:
-        """How similar a question is to the closest visitor question the articles answer, and to the
-        closest one they don't."""
-        vector = vector / max(float(np.linalg.norm(vector)), 1e-9)
-        answered = float((self.index.bank_vectors @ vector).max()) if len(self.index.bank_vectors) else 0.0
+    def nearest_questions(self, vector: np.ndarray, bank_similarity: np.ndarray) -> tuple[float, float]:
+        """How similar a (unit) question vector is to the closest visitor question the articles answer
+        (from its similarity to each, `bank_similarity`), and to the closest one they don't."""
+        answered = float(bank_similarity.max()) if len(bank_similarity) else 0.0
         missing = self.index.unanswered_vectors
         return answered, float((missing @ vector).max()) if len(missing) else 0.0
 
@@ -182,14 +182,11 @@ class Retriever:
         relevant = bool(hits) and float(found.best_fused.max()) >= self.min_relevance
         ranked_features = found.features[top]
         query_vector = vectors.mean(axis=0)
+        query_vector = query_vector / max(float(np.linalg.norm(query_vector)), 1e-9)
+        # Coverage and sentence choice both read the query's similarity to every visitor question.
+        bank_similarity = self.index.bank_vectors @ query_vector
         covered = 1.0 if relevant else 0.0
         if ranking is not None and hits:
-            answered, unanswered = self.nearest_questions(query_vector)
+            answered, unanswered = self.nearest_questions(query_vector, bank_similarity)
             covered = ranking.covered(found.ranking[top], ranked_features, answered, unanswered)
-        return Retrieval(
-            hits,
-            relevant,
-            query_vector / max(float(np.linalg.norm(query_vector)), 1e-9),
-            covered,
-            ranked_features,
-        )
+        return Retrieval(hits, relevant, query_vector, covered, ranked_features, bank_similarity)
