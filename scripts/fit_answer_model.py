@@ -66,10 +66,12 @@ def main() -> int:
         question = example["question"]
         product = is_product_question(question)
         penalty = None if product else bot.promotion_penalties
-        found = bot.retriever.search([question], 5, penalty)
-        hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product) for hit in found.hits}
+        vectors = bot.encoder.encode([question])
         # A question (and any near-copy of it) must not vote for its own answer: held-out questions have
         # no visitor question 0.9 or more similar either.
+        leave_out = bot.index.bank_vectors @ vectors[0] >= LEAVE_OUT
+        found = bot.retriever.search([question], 5, penalty, vectors=vectors, leave_out=leave_out)
+        hidden = {hit.chunk.id: hidden_sentences(hit.chunk, product) for hit in found.hits}
         evidence = bot.evidence(question, question_type(question), found, hidden, leave_out=LEAVE_OUT)
         rows, features = sentence_features(evidence)
         gold = normalize(example["gold"]).lower()

@@ -119,3 +119,21 @@ def test_sentences_holding_a_visitor_questions_phrase_are_marked_for_it(bot) -> 
     assert all(row[o] == 0.0 for o in range(len(chunk.sentences)) if (chunk_id, o) not in places)
     similarity[i] = ASKED_FLOOR - 0.01  # no closer than an unrelated question: no signal
     assert not asked_here(similarity, [chunk], index.phrase_sentences)[0].any()
+
+
+def test_a_visitor_question_votes_for_the_passages_that_answer_it(bot) -> None:
+    from hipbot.retrieval import VOTE_FLOOR
+
+    index = bot.index
+    i, entry = next((i, e) for i, e in enumerate(index.bank) if e.phrase)
+    vote = bot.retriever.votes(index.bank_vectors[i])
+    assert np.allclose(vote[list(entry.targets)], 1.0)
+    # A passage no visitor question near this one belongs to gets no vote.
+    near = index.bank_vectors @ index.bank_vectors[i] > VOTE_FLOOR
+    voted = {t for e, close in zip(index.bank, near, strict=True) if close for t in e.targets}
+    assert not vote[[c for c in range(len(index.chunks)) if c not in voted]].any()
+    # Left out (as when fitting), the question and its near-copies no longer vote.
+    leave_out = index.bank_vectors @ index.bank_vectors[i] >= 0.9
+    assert bot.retriever.votes(index.bank_vectors[i], leave_out)[list(entry.targets)].max() < 1.0
+    found = bot.retriever.candidates([entry.question], index.bank_vectors[i : i + 1])
+    assert found.vote[found.ids.index(entry.targets[0])] == pytest.approx(1.0)

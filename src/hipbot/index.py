@@ -34,7 +34,7 @@ from .text import lexical_tokens, normalize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6  # 6: visitor questions keep their quoted phrase
+FORMAT_VERSION = 7  # 6: visitor questions keep their quoted phrase; 7: coverage fitted with their vote
 CURRENT = "current"
 ENCODER_DIR = "encoder"
 HNSW_FROM = 20000  # passages; below this a flat scan takes well under a millisecond

@@ -19,6 +19,10 @@ from .text import query_tokens
 EXHAUSTIVE_LIMIT = 5000  # below this many passages, every passage gets a dense score
 CANDIDATES = 50  # passages taken from each of the dense and lexical rankings
 SENTENCE_WEIGHT = 0.2  # share of a passage's semantic score that comes from its best sentence
+# A visitor question this similar (cosine) or more votes for the passages that answer it, the more the
+# closer; chosen by cross-validation on the visitor questions and the dev sets (see README).
+VOTE_FLOOR = 0.6
+VOTE_WEIGHT = 0.05
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Candidates:
     ranking: np.ndarray  # the ranking score: the fused score with the adapted query
     fused: np.ndarray  # the fused score with the plain query, on the scale of the relevance floor
     best_fused: np.ndarray  # the same score with the phrasing that matches each passage best
+    vote: np.ndarray  # the visitor-question vote, VOTE_WEIGHT of which is in `ranking`
 
 
 class Retriever:
@@ -75,6 +80,9 @@ class Retriever:
         offsets = np.asarray(index.sentence_offsets, dtype=np.int64)
         self._no_sentences = offsets[1:] == offsets[:-1]
         self._sentence_starts = np.minimum(offsets[:-1], max(int(offsets[-1]) - 1, 0))
+        pairs = [(e, target) for e, entry in enumerate(index.bank) for target in entry.targets]
+        self._vote_entries = np.array([e for e, _ in pairs], dtype=np.int64)
+        self._vote_passages = np.array([t for _, t in pairs], dtype=np.int64)
 
     def dense_scores(self, vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query to passages (a lower bound for passages not searched)."""
@@ -104,9 +112,29 @@ class Retriever:
         best = np.where(self._no_sentences, -1.0, np.maximum.reduceat(similarity, self._sentence_starts))
         return best[np.asarray(candidates, dtype=np.int64)].astype(np.float32)
 
-    def candidates(self, texts: Sequence[str], vectors: np.ndarray, health: bool = True) -> Candidates:
+    def votes(self, vector: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
+        """Per passage, how close the query comes to a visitor question that passage answers: 0 below
+        VOTE_FLOOR, rising to 1 for the same question; `leave_out` masks visitor questions to ignore."""
+        vote = np.zeros(len(self.index.chunks), dtype=np.float32)
+        if not len(self._vote_entries):
+            return vote
+        similarity = self.index.bank_vectors @ vector
+        if leave_out is not None:
+            similarity = np.where(leave_out, 0.0, similarity)
+        strength = np.clip((similarity - VOTE_FLOOR) / (1.0 - VOTE_FLOOR), 0.0, 1.0)
+        np.maximum.at(vote, self._vote_passages, strength[self._vote_entries])
+        return vote
+
+    def candidates(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        health: bool = True,
+        leave_out: np.ndarray | None = None,
+    ) -> Candidates:
         """Gather candidates from every phrasing and compute their features (averaged over phrasings);
-        `health` marks a health question, for which promotion counts against a passage."""
+        `health` marks a health question, for which promotion counts against a passage; `leave_out`
+        masks visitor questions that may not vote (when fitting, so that none answers itself)."""
         adapted = self.index.adapter.apply(vectors)
         dense = [self.dense_scores(v) for v in adapted]
         lexical = [self.lexical_scores(t) for t in texts]
@@ -116,6 +144,7 @@ class Retriever:
         ranking = np.zeros(len(ids), dtype=np.float32)
         fused = np.zeros(len(ids), dtype=np.float32)
         best_fused = np.full(len(ids), -np.inf, dtype=np.float32)
+        vote = np.zeros(len(ids), dtype=np.float32)
         for vector, moved, dense_scores, lexical_scores in zip(vectors, adapted, dense, lexical, strict=True):
             sentence = self.sentence_scores(vector, ids)
             sentence_adapted = self.sentence_scores(moved, ids)
@@ -134,6 +163,7 @@ class Retriever:
             )
             moved_semantic = (1 - SENTENCE_WEIGHT) * dense_scores[ids] + SENTENCE_WEIGHT * sentence_adapted
             ranking += fuse(moved_semantic, lexical_scores[ids], self.dense_weight)
+            vote += self.votes(vector, leave_out)[ids]
             # The plain score keeps the encoder's own scale, on which the relevance floor was set.
             plain = self.index.passage_vectors[ids] @ vector
             semantic = (1 - SENTENCE_WEIGHT) * plain + SENTENCE_WEIGHT * sentence
@@ -141,7 +171,8 @@ class Retriever:
             fused += phrasing
             best_fused = np.maximum(best_fused, phrasing)
         n = len(texts)
-        return Candidates(ids, features / n, ranking / n, fused / n, best_fused)
+        vote /= n
+        return Candidates(ids, features / n, ranking / n + VOTE_WEIGHT * vote, fused / n, best_fused, vote)
 
     def nearest_questions(self, vector: np.ndarray, bank_similarity: np.ndarray) -> tuple[float, float]:
         """How similar a (unit) question vector is to the closest visitor question the articles answer
@@ -157,12 +188,14 @@ class Retriever:
         penalty: np.ndarray | None = None,
         vectors: np.ndarray | None = None,
         exclude: set[int] | None = None,
+        leave_out: np.ndarray | None = None,
     ) -> Retrieval:
         """Rank passages for one or more phrasings of a query. `vectors` are the phrasings' vectors
         when the caller has them; `penalty` (per passage) marks a health question, whose mostly
-        promotional passages rank lower; `exclude` drops passages already shown."""
+        promotional passages rank lower; `exclude` drops passages already shown; `leave_out` masks
+        visitor questions that may not vote."""
         vectors = self.encoder.encode(list(texts)) if vectors is None else vectors
-        found = self.candidates(texts, vectors, health=penalty is not None)
+        found = self.candidates(texts, vectors, health=penalty is not None, leave_out=leave_out)
         ranking = self.index.ranking
         scores = found.ranking - (penalty[found.ids] if penalty is not None else 0.0)
         order = [i for i in np.argsort(-scores, kind="stable") if not exclude or found.ids[i] not in exclude]
