@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +51,11 @@ def corpus_copy(tmp_path: Path) -> Path:
     for path in CORPUS.glob("*.md"):
         (target / path.name).write_bytes(path.read_bytes())
     return target
+
+
+@pytest.fixture()
+def index_copy(settings: Settings, bot: Hipbot, corpus_copy: Path, tmp_path: Path) -> Settings:
+    """Settings for a writable copy of the corpus and of the session's index built from it."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir, symlinks=True)
+    return settings.model_copy(update={"corpus_dir": corpus_copy, "index_dir": index_dir})

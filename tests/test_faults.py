@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -52,30 +51,34 @@ def server(server_env) -> Iterator[int]:
     process.wait(timeout=30)
 
 
-def test_killed_build_leaves_the_previous_index_usable(corpus_copy: Path, tmp_path: Path, server_env) -> None:
-    env = {**server_env, "HIPBOT_CORPUS_DIR": str(corpus_copy), "HIPBOT_INDEX_DIR": str(tmp_path / "index")}
-    subprocess.run(hipbot("index", "build"), env=env, check=True, capture_output=True)
-    before = load_index(tmp_path / "index").manifest["built_at"]
-    (corpus_copy / "99-extra.md").write_text(
+def test_killed_build_leaves_the_previous_index_usable(index_copy, server_env) -> None:
+    env = {
+        **server_env,
+        "HIPBOT_CORPUS_DIR": str(index_copy.corpus_dir),
+        "HIPBOT_INDEX_DIR": str(index_copy.index_dir),
+    }
+    before = load_index(index_copy.index_dir).manifest["built_at"]
+    (index_copy.corpus_dir / "99-extra.md").write_text(
         "---\ntitle: X\nslug: x\nkind: article\n---\n\nHips and backs.\n"
     )
     build = subprocess.Popen(
         hipbot("index", "build"), env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    time.sleep(6)  # model loaded, embedding under way
+    time.sleep(6)  # model loaded, the build under way
     build.send_signal(signal.SIGKILL)
     build.wait(timeout=30)
-    after = load_index(tmp_path / "index")
+    after = load_index(index_copy.index_dir)
     assert after.manifest["built_at"] == before
     assert after.vectors.ntotal == len(after.chunks)
 
 
-def test_serve_refuses_a_corrupt_index_and_names_the_fix(
-    corpus_copy: Path, tmp_path: Path, server_env
-) -> None:
-    env = {**server_env, "HIPBOT_CORPUS_DIR": str(corpus_copy), "HIPBOT_INDEX_DIR": str(tmp_path / "index")}
-    subprocess.run(hipbot("index", "build"), env=env, check=True, capture_output=True)
-    (current_path(tmp_path / "index") / "chunks.jsonl").write_text("{broken\n")
+def test_serve_refuses_a_corrupt_index_and_names_the_fix(index_copy, server_env) -> None:
+    env = {
+        **server_env,
+        "HIPBOT_CORPUS_DIR": str(index_copy.corpus_dir),
+        "HIPBOT_INDEX_DIR": str(index_copy.index_dir),
+    }
+    (current_path(index_copy.index_dir) / "chunks.jsonl").write_text("{broken\n")
     done = subprocess.run(
         hipbot("serve", "--port", str(free_port())), env=env, capture_output=True, text=True, timeout=60
     )

@@ -49,20 +49,19 @@ def test_lexical_scores_match_bm25s_without_importing_it(bot) -> None:
     assert loaded.stdout.split() == ["False", "False"]
 
 
-def test_staleness_follows_corpus_and_settings(corpus_copy: Path, tmp_path: Path, encoder) -> None:
-    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
-    assert stale_reason(settings) == "no index has been built"
+def test_staleness_follows_corpus_and_settings(index_copy: Settings, tmp_path: Path) -> None:
+    empty = index_copy.model_copy(update={"index_dir": tmp_path / "empty"})
+    assert stale_reason(empty) == "no index has been built"
     with pytest.raises(IndexMissing, match="hipbot index build"):
-        load_index(settings.index_dir)
-    build_index(settings, encoder)
-    assert stale_reason(settings) is None
-    changed = settings.model_copy(update={"chunk_target_words": 90})
+        load_index(empty.index_dir)
+    assert stale_reason(index_copy) is None
+    changed = index_copy.model_copy(update={"chunk_target_words": 90})
     assert stale_reason(changed) == "chunking changed"
-    article = next(corpus_copy.glob("*.md"))
+    article = next(index_copy.corpus_dir.glob("*.md"))
     article.write_text(
         article.read_text(encoding="utf-8") + "\nOne more sentence about hips.\n", encoding="utf-8"
     )
-    assert stale_reason(settings) == "corpus hash changed"
+    assert stale_reason(index_copy) == "corpus hash changed"
 
 
 class FailingEncoder:
@@ -78,11 +77,10 @@ class FailingEncoder:
         raise KeyboardInterrupt
 
 
-def test_failed_build_leaves_previous_index_usable(corpus_copy: Path, tmp_path: Path, encoder) -> None:
-    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
-    build_index(settings, encoder)
+def test_failed_build_leaves_previous_index_usable(index_copy: Settings, encoder) -> None:
+    settings = index_copy
     before = json.loads((current_path(settings.index_dir) / "manifest.json").read_text())
-    (corpus_copy / "99-extra.md").write_text("---\ntitle: X\nslug: x\nkind: article\n---\n\nHips.\n")
+    (settings.corpus_dir / "99-extra.md").write_text("---\ntitle: X\nslug: x\nkind: article\n---\n\nHips.\n")
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, FailingEncoder(encoder))
     after = load_index(settings.index_dir)
@@ -90,9 +88,45 @@ def test_failed_build_leaves_previous_index_usable(corpus_copy: Path, tmp_path: 
     assert not list(settings.index_dir.glob(".build-*"))
 
 
-def test_corrupt_index_names_the_fix(corpus_copy: Path, tmp_path: Path, encoder) -> None:
-    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
-    build_index(settings, encoder)
+class CountingEncoder:
+    """The real encoder, noting every text it is asked to embed."""
+
+    def __init__(self, real: SentenceTransformerEncoder) -> None:
+        self.real, self.texts = real, []
+        self.model_id, self.dimension = real.model_id, real.dimension
+
+    def encode(self, texts, progress=None):
+        self.texts += texts
+        return self.real.encode(texts, progress)
+
+
+def test_a_rebuild_embeds_only_what_changed(index_copy: Settings, encoder) -> None:
+    from hipbot.embedding_cache import encode_reusing, load_vectors
+
+    (index_copy.corpus_dir / "12-stairs.md").write_text(
+        "---\ntitle: Hip pain on stairs\nslug: hip-pain-stairs\nkind: article\n---\n\n"
+        "Climbing stairs loads the hip more than walking on the flat. Take them one at a time.\n",
+        encoding="utf-8",
+    )
+    counting = CountingEncoder(encoder)
+    manifest = build_index(index_copy, counting)
+    assert counting.texts and all("stairs" in t.lower() or "one at a time" in t for t in counting.texts)
+    assert manifest["reused_vectors"] == manifest["embedded_texts"] - len(counting.texts)
+    built = load_index(index_copy.index_dir)
+    # A reused vector is the one embedding the text again gives.
+    sentences = [s for c in built.chunks[:3] for s in c.sentences]
+    assert np.allclose(built.sentence_vectors[: len(sentences)], encoder.encode(sentences), atol=1e-4)
+    assert load_vectors(built.path, "another/model", encoder.dimension) == {}
+
+    counting.texts = []
+    known = load_vectors(built.path, encoder.model_id, encoder.dimension)
+    again, reused = encode_reusing(counting, sentences, known)
+    assert counting.texts == [] and reused == len(sentences)  # nothing new, nothing embedded
+    assert np.array_equal(again, built.sentence_vectors[: len(sentences)])
+
+
+def test_corrupt_index_names_the_fix(index_copy: Settings) -> None:
+    settings = index_copy
     (current_path(settings.index_dir) / "vectors.faiss").write_bytes(b"not a faiss file")
     with pytest.raises(IndexCorrupt, match="run `hipbot index build`"):
         load_index(settings.index_dir)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -102,15 +101,13 @@ class Load:
 
 
 @pytest.fixture()
-def live_server(settings, bot, corpus_copy: Path, tmp_path: Path) -> Iterator[tuple[int, Path, Path, Path]]:
+def live_server(index_copy, tmp_path: Path) -> Iterator[tuple[int, Path, Path, Path]]:
     """A real `hipbot serve` on a writable copy of the corpus and of the session's index."""
-    index = tmp_path / "index"
-    shutil.copytree(settings.index_dir, index, symlinks=True)
     port = free_port()
     env = {
         **os.environ,
-        "HIPBOT_CORPUS_DIR": str(corpus_copy),
-        "HIPBOT_INDEX_DIR": str(index),
+        "HIPBOT_CORPUS_DIR": str(index_copy.corpus_dir),
+        "HIPBOT_INDEX_DIR": str(index_copy.index_dir),
         "HIPBOT_WATCH_SECONDS": "0.5",
         "HIPBOT_LOG_LEVEL": "INFO",
     }
@@ -119,7 +116,7 @@ def live_server(settings, bot, corpus_copy: Path, tmp_path: Path) -> Iterator[tu
         process = subprocess.Popen(hipbot("serve", "--port", str(port)), env=env, stdout=out, stderr=out)
     try:
         wait_for_health(port, process)
-        yield port, corpus_copy, index, log
+        yield port, index_copy.corpus_dir, index_copy.index_dir, log
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -271,8 +271,15 @@ def index_build(if_stale: bool, **options: Any) -> None:
     click.echo(
         f"Built {settings.index_dir}: {manifest['articles']} articles, {manifest['chunks']} passages, "
         f"{manifest['model']} ({manifest['model_dimension']} dims) in {manifest['build_seconds']}s"
+        + _reused_note(manifest)
     )
     report_problems(manifest.get("problems") or [])
+
+
+def _reused_note(manifest: dict[str, Any]) -> str:
+    """How many texts the build took from the previous build instead of embedding them."""
+    reused, total = manifest.get("reused_vectors") or 0, manifest.get("embedded_texts") or 0
+    return f" ({total - reused} of {total} texts embedded, the rest reused)" if reused else ""
 
 
 def report_problems(problems: list[dict[str, Any]]) -> None:

@@ -26,6 +26,7 @@ from .chunking import CHUNKER_VERSION, Chunk, ChunkParams, chunk_corpus
 from .config import Settings
 from .corpus import corpus_hash, load_unanswered, read_corpus, read_questions
 from .embedding import ONNX_DATA_FILE, Encoder, export_onnx, exported_optimized, model_id
+from .embedding_cache import encode_reusing, load_vectors, save_vectors
 from .lexical import LexicalIndex, build_lexical
 from .promotion import mark_chunk, promotion_fingerprint
 from .question_bank import BankEntry, Chip, attach_questions, phrase_sentences
@@ -288,10 +289,13 @@ def build_index(
     ]
 
     texts = [text for part in parts for text in part]
+    known = _live_vectors(settings, encoder)
     bar = progress(len(texts), "embedding passages") if progress else None
-    vectors = encoder.encode(texts, progress=bar.update if bar else None)
+    vectors, reused = encode_reusing(encoder, texts, known, progress=bar.update if bar else None)
     if bar:
         bar.close()
+    if reused:
+        logger.info("reused the live build's vectors for %d of %d texts", reused, len(texts))
     bounds = np.cumsum([0, *(len(part) for part in parts)])
     passage_vectors, sentence_vectors, label_rows, question_vectors, unanswered_vectors, act_vectors = (
         vectors[bounds[i] : bounds[i + 1]] for i in range(len(parts))
@@ -336,6 +340,7 @@ def build_index(
     try:
         faiss.write_index(vector_index, str(staging / "vectors.faiss"))
         np.save(staging / "sentences.npy", sentence_vectors)
+        save_vectors(staging, encoder.model_id, texts, vectors)
         lexical.save(staging / "lexical")
         with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for chunk in chunks:
@@ -369,6 +374,8 @@ def build_index(
             "articles": len(articles),
             "chunks": len(chunks),
             "sentences": len(sentences),
+            "embedded_texts": len(texts),
+            "reused_vectors": reused,
             "visitor_questions": len(bank),
             "unanswered_questions": len(unanswered),
             "query_adapter": adapter.weights is not None,
@@ -401,6 +408,16 @@ def faiss_index(dimension: int, size: int) -> Any:
     graph.hnsw.efConstruction = 80
     graph.hnsw.efSearch = 128
     return graph
+
+
+def _live_vectors(settings: Settings, encoder: Encoder) -> dict[str, np.ndarray]:
+    """The live build's vectors by text, when the same model made them."""
+    try:
+        if read_manifest(settings.index_dir).get("model") != encoder.model_id:
+            return {}
+    except IndexUnavailable:
+        return {}
+    return load_vectors(current_path(settings.index_dir), encoder.model_id, encoder.dimension)
 
 
 def _add_query_encoder(settings: Settings, encoder: Encoder, staging: Path) -> str | None:
