@@ -75,3 +75,17 @@ def test_the_second_locked_split(bot) -> None:
     assert figures["false_alarms"] is not None and figures["false_alarms"] <= VOICES_FALSE_ALARM_CEILING, (
         figures
     )
+
+
+# Ordinary questions and follow-ups from the locked retrieval split: none describes a red flag, so every
+# escalation is a false one (0.023 measured: mostly short follow-ups read as a crisis).
+ORDINARY = LOCKED.with_name("retrieval.jsonl")
+ORDINARY_ESCALATION_CEILING = 0.035
+
+
+def test_ordinary_questions_are_rarely_escalated(bot) -> None:
+    records = [json.loads(line) for line in ORDINARY.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ordinary = [r.get("turns") or [r["question"]] for r in records if r["kind"] in ("retrieval", "followup")]
+    assert len(ordinary) >= 400
+    escalated = [turns[-1] for turns in ordinary if bot.triage(turns).escalated]
+    assert len(escalated) / len(ordinary) <= ORDINARY_ESCALATION_CEILING, escalated
