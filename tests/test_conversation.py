@@ -108,6 +108,22 @@ def test_bare_fragment_follow_up_still_finds_the_earlier_subject(bot) -> None:
     assert "driv" in then.passages[0].title.lower()
 
 
+def test_a_correction_worded_as_a_whole_sentence_keeps_the_earlier_question(bot) -> None:
+    earlier = "how do I avoid hip pain on a long train journey"
+    correction = "sorry I got that wrong, it's a long car journey I'm doing"
+    alone = bot.reply(correction)
+    _, reply = converse(bot, earlier, correction)
+    ways = "02-hip-pain-long-drive.md#3-simple-ways-that-could-help-you-avoid-hip-pain-while-driving"
+    assert reply.passages[0].source.endswith(ways)
+    # on its own the message asks nothing: the earlier turn is what asked "how to avoid"
+    assert not any(p.source.endswith(ways) for p in alone.passages[:1])
+
+
+def test_a_new_question_after_another_keeps_its_own_subject(bot) -> None:
+    _, reply = converse(bot, "how do I stretch my hip flexors?", "why does cycling cause hip pain?")
+    assert "08-hip-pain-while-cycling.md" in reply.passages[0].source
+
+
 @pytest.mark.parametrize("message", ["hi", "hello there!", "thank you!", "thanks, that helped"])
 def test_greetings_and_thanks_get_a_short_friendly_reply(bot, message) -> None:
     reply = bot.reply(message)

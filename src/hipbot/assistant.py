@@ -151,7 +151,13 @@ class Hipbot:
         message is doing (a greeting, "tell me more", a question), then scope, then the cited answer."""
         earlier = user_turns(history)
         # Retrieval reads the message with misspelt words corrected; triage reads what was typed.
-        texts = search_texts(self.speller.correct(message), history)
+        corrected = self.speller.correct(message)
+        texts = search_texts(corrected, history)
+        # A message after earlier turns that does not read as a follow-up may still lean on them ("sorry,
+        # I meant when driving"): it is searched both ways and the coverage model picks.
+        undecided = bool(earlier) and len(texts) == 1
+        if undecided:
+            texts = [f"{earlier[-1]} {corrected}", corrected]
         analysis = self.analyzer.analyse([*earlier, message], texts)
         act = self.act(message, analysis)
         decision = self.triager.conversation(analysis.turns, small_talk=act in SMALL_TALK)
@@ -170,10 +176,25 @@ class Hipbot:
             return self._reply(STORE_PAGES, decision, coverage="none")
         product_question = is_product_question(message)
         penalty = None if product_question else self.promotion_penalties
-        found = self.retriever.search(texts, self.settings.top_k, penalty, analysis.query_vectors)
+        found = self.search(texts, penalty, analysis.query_vectors, undecided)
         if not found.relevant:
             return self._reply(NOT_FOUND, decision, in_scope=False)
         return self.answer(message, texts[-1], found, decision, product_question, scope.notes)
+
+    def search(
+        self, texts: list[str], penalty: np.ndarray | None, vectors: np.ndarray, undecided: bool
+    ) -> Retrieval:
+        """Retrieval for a message's phrasings. `undecided`: the first phrasing joins the message to the
+        turn before it, the second is the message alone; the joined search is kept only when the coverage
+        model finds the articles answer it better than the message alone (on the dev follow-ups that
+        are not worded as follow-ups, hit@5 0.59 -> 0.85 for corrections; topic changes keep their own
+        subject: 1 of 126 dev topic changes lost its first passage)."""
+        k = self.settings.top_k
+        if not undecided:
+            return self.retriever.search(texts, k, penalty, vectors)
+        alone = self.retriever.search(texts[1:], k, penalty, vectors[1:])
+        joined = self.retriever.search(texts, k, penalty, vectors)
+        return joined if joined.covered > alone.covered else alone
 
     def triage(self, user_turns: Sequence[str]) -> Decision:
         """The triage of a conversation's user turns (the new message last), as a reply would decide it."""
