@@ -78,7 +78,7 @@ def test_the_second_locked_split(bot) -> None:
 
 
 # Ordinary questions and follow-ups from the locked retrieval split: none describes a red flag, so every
-# escalation is a false one (0.023 measured: mostly short follow-ups read as a crisis).
+# escalation is a false one (0.022 measured, 9 of 402: mostly short follow-ups read as a crisis).
 ORDINARY = LOCKED.with_name("retrieval.jsonl")
 ORDINARY_ESCALATION_CEILING = 0.035
 

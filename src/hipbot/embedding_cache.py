@@ -62,8 +62,11 @@ def encode_reusing(
     texts were reused."""
     keys = [text_key(t) for t in texts]
     missing: dict[str, str] = {}
+    reused = 0
     for key, text in zip(keys, texts, strict=True):
-        if key not in known:
+        if key in known:
+            reused += 1
+        else:
             missing.setdefault(key, text)
     if progress:
         progress(len(texts) - len(missing))
@@ -73,4 +76,4 @@ def encode_reusing(
         fresh = dict(zip(missing, encoded, strict=True))
     rows = [known[k] if k in known else fresh[k] for k in keys]
     vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, encoder.dimension), np.float32)
-    return vectors, len(texts) - sum(k not in known for k in keys)
+    return vectors, reused

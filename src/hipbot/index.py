@@ -289,7 +289,7 @@ def build_index(
     ]
 
     texts = [text for part in parts for text in part]
-    known = _live_vectors(settings, encoder)
+    known = load_vectors(current_path(settings.index_dir), encoder.model_id, encoder.dimension)
     bar = progress(len(texts), "embedding passages") if progress else None
     vectors, reused = encode_reusing(encoder, texts, known, progress=bar.update if bar else None)
     if bar:
@@ -408,16 +408,6 @@ def faiss_index(dimension: int, size: int) -> Any:
     graph.hnsw.efConstruction = 80
     graph.hnsw.efSearch = 128
     return graph
-
-
-def _live_vectors(settings: Settings, encoder: Encoder) -> dict[str, np.ndarray]:
-    """The live build's vectors by text, when the same model made them."""
-    try:
-        if read_manifest(settings.index_dir).get("model") != encoder.model_id:
-            return {}
-    except IndexUnavailable:
-        return {}
-    return load_vectors(current_path(settings.index_dir), encoder.model_id, encoder.dimension)
 
 
 def _add_query_encoder(settings: Settings, encoder: Encoder, staging: Path) -> str | None:
