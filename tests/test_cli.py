@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,50 @@ def test_serve_without_building_refuses_a_missing_index(env, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "no index has been built" in result.output
     assert "hipbot index build" in result.output
+
+
+FALL = "my grandad fell in the kitchen and can't stand, his leg is turned outwards"
+
+
+def test_triage_explains_a_decision(env) -> None:
+    result = run(env, "triage", FALL, "--examples", "2")
+    assert result.exit_code == 0
+    assert "decision: urgent" in result.output
+    assert "detectors: rules, learned" in result.output
+    assert "nearest labelled examples" in result.output
+
+
+def test_triage_file_prints_figures(env, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    rows = [
+        {"message": FALL, "expect": "urgent", "level": "emergency", "category": "hip_fracture"},
+        {"message": "which stretch loosens tight hip flexors after cycling?", "expect": "none"},
+    ]
+    labelled.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = run(env, "triage", "--file", str(labelled))
+    assert result.exit_code == 0, result.output
+    assert "red_flag_recall 1.0" in result.output
+    assert "false_alarms 0.0" in result.output
+
+
+def test_triage_measures_a_model_given_by_folder(env, tmp_path: Path) -> None:
+    from hipbot.triage.artifact import packaged_folder
+
+    # a copy of the packaged model whose learned scores never reach a threshold: only the rules fire
+    candidate = tmp_path / "candidate"
+    shutil.copytree(packaged_folder(), candidate)
+    meta = json.loads((candidate / "model.json").read_text(encoding="utf-8"))
+    meta["thresholds"] = {"urgent": 1.01, "crisis": 1.01, "caution": 1.01}
+    (candidate / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = run(env, "triage", FALL, "--examples", "0", "--triage-model", str(candidate))
+    assert result.exit_code == 0, result.output
+    assert "detectors: rules\n" in result.output
+    by_environment = run({**env, "HIPBOT_TRIAGE_MODEL": str(candidate)}, "triage", FALL, "--examples", "0")
+    assert "detectors: rules\n" in by_environment.output
+
+
+def test_a_missing_triage_model_is_a_clear_error(env, tmp_path: Path) -> None:
+    result = run(env, "triage", FALL, "--triage-model", str(tmp_path / "nothing"))
+    assert result.exit_code == 1
+    assert "HIPBOT_TRIAGE_MODEL" in result.output and "hipbot triage train --output" in result.output
+    assert "Traceback" not in result.output

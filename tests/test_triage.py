@@ -1,6 +1,7 @@
 """Red-flag triage through the real analysis and model: every category, the traps, conversations,
 another language, an emergency outside the hip area, and the reviewed files' integrity."""
 
+import numpy as np
 import pytest
 
 from hipbot.triage import load_advice
@@ -308,3 +309,21 @@ def test_small_talk_needs_more_than_the_learned_score(bot) -> None:
     # the rules still escalate, and so does a red flag after the thanks
     assert bot.triage(["thanks, I want to die"]).level == "crisis"
     assert bot.triage(["thanks! btw I can't feel my legs since this morning"]).escalated
+
+
+def test_the_training_seed_sets_the_detector() -> None:
+    from hipbot.triage.dataset import Example
+    from hipbot.triage.head import HeadShape
+    from hipbot.triage.train import Encoded, train_head
+
+    rng = np.random.RandomState(0)
+    states = [rng.rand(6, 384).astype(np.float16) for _ in range(16)]
+    labels = np.array([0, 3] * 8)
+    examples = [Example((f"message {i}",), "benign_question", "none", "") for i in range(16)]
+    data = Encoded(states, np.zeros((16, 384)), labels, examples)
+    shape = HeadShape(width=16, pools=2, layer_heads=0, hidden=8)
+    rows = np.arange(16)
+    first, again, other = (train_head(data, rows, shape, epochs=2, seed=s) for s in (1, 1, 2))
+    probe = [states[0].astype(np.float32)]
+    assert np.array_equal(first.probabilities(probe), again.probabilities(probe))
+    assert not np.allclose(first.probabilities(probe), other.probabilities(probe))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,9 +68,22 @@ from .spelling import Speller
 from .text import STOPWORDS, content_stems, normalize, words
 from .triage import Decision, Triager
 from .triage.artifact import ensure_model
-from .triage.model import TriageModel
+from .triage.artifact import stale_reason as model_stale_reason
+from .triage.model import MODEL_FILE, ModelFileError, TriageModel
 
 logger = logging.getLogger(__name__)
+
+
+def load_chosen_model(folder: Path) -> TriageModel:
+    """The triage model of HIPBOT_TRIAGE_MODEL, with an error that names the setting."""
+    if not (folder / MODEL_FILE).is_file():
+        raise ModelFileError(
+            f"HIPBOT_TRIAGE_MODEL / --triage-model is {folder}, which holds no triage model: point it at a "
+            "folder written by `hipbot triage train --output FOLDER`, or unset it to use the packaged model"
+        )
+    model = TriageModel.load(folder)
+    logger.info("triage model from %s (%s)", folder, model_stale_reason(model) or "current")
+    return model
 
 
 def ensure_index(
@@ -124,7 +138,9 @@ class Hipbot:
         """Load (building when needed) the index, the query encoder and the triage model."""
         index, _ = ensure_index(settings, progress=progress)
         encoder = query_encoder(settings, index)
-        if progress is None:
+        if settings.triage_model is not None:
+            model = load_chosen_model(settings.triage_model)
+        elif progress is None:
             model = ensure_model(settings.index_dir, encoder if build else None)
         else:
             with StepBars(progress) as step:

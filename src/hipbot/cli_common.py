@@ -15,6 +15,7 @@ from .corpus import CorpusError
 from .embedding import ModelError
 from .index import IndexUnavailable, stale_reason
 from .terminal import tqdm_progress
+from .triage.model import ModelFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,7 +84,7 @@ def friendly_errors() -> Iterator[None]:
     """Turn library errors into short messages that say what to do."""
     try:
         yield
-    except (CorpusError, IndexUnavailable, ModelError) as exc:
+    except (CorpusError, IndexUnavailable, ModelError, ModelFileError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .cli_common import INDEX_SETTINGS, friendly_errors, load_bot, make_settings, settings_options
+from .cli_common import INDEX_SETTINGS, env_option, friendly_errors, load_bot, make_settings, settings_options
 from .index import StepBars
 from .terminal import step_progress, wrap
 
@@ -46,6 +46,12 @@ def triage() -> None:
 )
 @click.option(
     "--examples", default=5, show_default=True, type=click.IntRange(0, 20), help="Nearest labelled examples."
+)
+@env_option(
+    "--triage-model",
+    env="TRIAGE_MODEL",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A model folder written by `hipbot triage train --output` to use instead of the packaged one.",
 )
 @settings_options
 def triage_check(message: str | None, labelled: Path | None, examples: int, **options: Any) -> None:
@@ -111,8 +117,14 @@ def triage_check(message: str | None, labelled: Path | None, examples: int, **op
     type=click.IntRange(1, 10),
     help="Cross-validation folds for the report and thresholds (1: none).",
 )
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed of the detector's initial weights and batch order (default: the one the packaged model was "
+    "trained with); train with a few to judge a data change.",
+)
 @settings_options
-def triage_train(output: Path | None, folds: int, **options: Any) -> None:
+def triage_train(output: Path | None, folds: int, seed: int | None, **options: Any) -> None:
     """Retrain the learned red-flag detector on the labelled examples and write it with its report."""
     from .embedding import SentenceTransformerEncoder
     from .triage.artifact import packaged_folder, save_model, train_model
@@ -121,7 +133,7 @@ def triage_train(output: Path | None, folds: int, **options: Any) -> None:
     target = output or packaged_folder()
     with friendly_errors():
         with StepBars(step_progress) as step:
-            model = train_model(SentenceTransformerEncoder(settings.model), step, folds)
+            model = train_model(SentenceTransformerEncoder(settings.model), step, folds, seed)
         save_model(model, target)
     scored = model.report.get("at_thresholds", {})
     click.echo(

@@ -144,6 +144,11 @@ class Settings(BaseModel):
         False, description="Keep scrubbed questions in question_log (off by default)."
     )
     question_log: Path = Field(default_factory=lambda: _project_dir("index") / "questions.jsonl")
+    triage_model: Path | None = Field(
+        None,
+        description="A trained triage model folder to answer with instead of the packaged one (to measure "
+        "a retrained candidate before shipping it).",
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -58,10 +58,12 @@ def current_model(index_dir: Path) -> tuple[TriageModel | None, str | None]:
     return packaged, stale_reason(packaged, fingerprint)
 
 
-def train_model(encoder: Encoder, step: Step | None = None, folds: int = 5) -> TriageModel:
+def train_model(
+    encoder: Encoder, step: Step | None = None, folds: int = 5, seed: int | None = None
+) -> TriageModel:
     """Fit the detector on the packaged labelled data (needs torch and scikit-learn)."""
     from .language import MultilingualEncoder
-    from .train import fit_model
+    from .train import SEED, fit_model
 
     return fit_model(
         load_examples(),
@@ -71,6 +73,7 @@ def train_model(encoder: Encoder, step: Step | None = None, folds: int = 5) -> T
         data_fingerprint(),
         step=step,
         folds=folds,
+        seed=SEED if seed is None else seed,
     )
 
 

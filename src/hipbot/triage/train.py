@@ -178,17 +178,18 @@ def cross_validated(
     folds: int = FOLDS,
     step: Step | None = None,
     origin: np.ndarray | None = None,
+    seed: int = SEED,
 ) -> np.ndarray:
     """Out-of-fold class probabilities for every labelled example. Rows derived from an example
     (`origin[row]` is its index; the labelled examples come first) are trained with that example's
-    fold and never scored."""
+    fold and never scored. The folds are the same for every `seed`; the heads' training is not."""
     labelled = len(data.labels) if origin is None else int(origin.max()) + 1
     fold = np.random.RandomState(SEED).randint(0, folds, labelled)
     fold_of_row = fold if origin is None else fold[origin]
     out = np.zeros((labelled, len(LEVELS)), dtype=np.float32)
     advance = step("cross-validating the detector", folds) if step else None
     for k in range(folds):
-        head = train_head(data, np.where(fold_of_row != k)[0], shape)
+        head = train_head(data, np.where(fold_of_row != k)[0], shape, seed=seed)
         held = np.where(fold == k)[0]
         out[held] = head.probabilities([data.states[i] for i in held])
         if advance:
@@ -286,8 +287,11 @@ def fit_model(
     shape: HeadShape | None = None,
     step: Step | None = None,
     folds: int = FOLDS,
+    seed: int = SEED,
 ) -> TriageModel:
-    """Train every part of the learned detector and report how it does out of fold."""
+    """Train every part of the learned detector and report how it does out of fold. `seed` sets the
+    attention head's initial weights and batch order (another seed measures how much a result owes to
+    them)."""
     started = time.perf_counter()
     shape = shape or HeadShape()
     english = [e for e in examples if e.lang == "en"]
@@ -297,11 +301,11 @@ def fit_model(
     turns = len({normalize(t) for e in trained for t in e.turns})
     data = encode_examples(trained, encoder, step("encoding labelled turns", turns) if step else None)
     labels = data.labels[: len(english)]
-    oof = cross_validated(data, shape, folds, step, origin) if folds > 1 else None
+    oof = cross_validated(data, shape, folds, step, origin, seed) if folds > 1 else None
     out_of_fold = None
     thresholds = choose_thresholds(oof, labels) if oof is not None else Thresholds()
     advance = step("training the detector", 1) if step else None
-    head = train_head(data, np.arange(len(data.labels)), shape)
+    head = train_head(data, np.arange(len(data.labels)), shape, seed=seed)
     if advance:
         advance(1)
 
@@ -346,6 +350,7 @@ def fit_model(
         "resolution_cross_validated_accuracy": resolution_accuracy,
         "seconds": round(time.perf_counter() - started, 1),
         "folds": folds,
+        "seed": seed,
     }
     if oof is not None:
         report["cross_validated"] = curve(oof, labels, english)
