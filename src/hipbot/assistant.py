@@ -69,19 +69,21 @@ from .text import STOPWORDS, content_stems, normalize, words
 from .triage import Decision, Triager
 from .triage.artifact import ensure_model
 from .triage.artifact import stale_reason as model_stale_reason
-from .triage.model import MODEL_FILE, ModelFileError, TriageModel
+from .triage.model import ModelFileError, TriageModel
 
 logger = logging.getLogger(__name__)
 
 
 def load_chosen_model(folder: Path) -> TriageModel:
     """The triage model of HIPBOT_TRIAGE_MODEL, with an error that names the setting."""
-    if not (folder / MODEL_FILE).is_file():
+    try:
+        model = TriageModel.load(folder)
+    except ModelFileError as exc:
         raise ModelFileError(
-            f"HIPBOT_TRIAGE_MODEL / --triage-model is {folder}, which holds no triage model: point it at a "
-            "folder written by `hipbot triage train --output FOLDER`, or unset it to use the packaged model"
-        )
-    model = TriageModel.load(folder)
+            f"HIPBOT_TRIAGE_MODEL / --triage-model is {folder}, which holds no readable triage model "
+            f"({exc.__cause__}): point it at a folder written by `hipbot triage train --output FOLDER`, or "
+            "unset it to use the packaged model"
+        ) from exc
     logger.info("triage model from %s (%s)", folder, model_stale_reason(model) or "current")
     return model
 
