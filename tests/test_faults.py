@@ -122,10 +122,8 @@ def test_slow_client_does_not_block_others(server) -> None:
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
         + body[:5]
     )
-    started = time.perf_counter()
-    for _ in range(5):
+    for _ in range(5):  # a server held up by the half-sent request would time these out
         assert post(server, body)[0] == 200
-    assert time.perf_counter() - started < 10
     slow.sendall(body[5:])
     assert b"200" in slow.recv(100)
     slow.close()

@@ -51,6 +51,7 @@ from .index import (
     build_index,
     load_index,
     stale_reason,
+    writable_index_dir,
 )
 from .promotion import (
     STORE_NOTE,
@@ -95,6 +96,7 @@ def ensure_index(
     reason = stale_reason(settings)
     if reason:
         logger.info("building the index: %s", reason)
+        writable_index_dir(settings.index_dir)  # before the model loads: an unwritable folder fails at once
         encoder = encoder or SentenceTransformerEncoder(settings.model)
         build_index(settings, encoder, progress)
     return load_index(settings.index_dir), encoder
