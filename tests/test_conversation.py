@@ -7,6 +7,7 @@ import re
 import pytest
 
 from hipbot.compose import DANGLING
+from hipbot.conversation import quoted_sentences
 from hipbot.promotion import names_a_product
 from hipbot.schema import Turn
 
@@ -71,6 +72,14 @@ def test_tell_me_more_shows_new_passages(bot) -> None:
     assert more.passages
     assert {p.source for p in more.passages}.isdisjoint({p.source for p in first.passages[:1]})
     assert any("driv" in p.title.lower() for p in more.passages)
+
+
+def test_tell_me_more_quotes_no_sentence_it_already_quoted(bot) -> None:
+    first, more = converse(bot, "why do my hip flexors get tight from sitting?", "tell me more")
+    said = {s.lower() for s in quoted_sentences([first.answer])}
+    again = {s.lower() for s in quoted_sentences([more.answer])}
+    assert said and again
+    assert said.isdisjoint(again)
 
 
 def test_tell_me_more_prefers_the_passage_that_continues_the_shown_one(bot) -> None:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hipbot.conversation import is_followup, resolve_query
+from hipbot.conversation import LONG_TURN_WORDS, is_followup, resolve_query, search_texts
 from hipbot.fusion import fuse, saturate, top_indices
 from hipbot.schema import Turn
 
@@ -76,6 +76,28 @@ def test_followup_is_resolved_with_the_earlier_user_turn() -> None:
     assert resolve_query("how often?", []) == "how often?"
     standalone = "What are the best sitting positions for sciatica at a desk?"
     assert resolve_query(standalone, history) == standalone
+
+
+def test_a_followup_to_a_long_story_is_also_searched_with_the_story_end() -> None:
+    story = (
+        "I started a warehouse job in March, lifting boxes most of the day, and at first it was fine. "
+        "Then my lower back began to ache by the afternoon, and by the summer I was stiff every morning. "
+        "My partner thinks it's the mattress, my boss says it's my posture, and I have tried heat packs. "
+        "What really bothers me now is the pain down the back of my leg when I sit in the van."
+    )
+    assert len(story.split()) > LONG_TURN_WORDS
+    history = [Turn(role="user", content=story), Turn(role="assistant", content="…")]
+    joined, tail, alone = search_texts("and what helps?", history)
+    assert joined == f"{story} and what helps?" and alone == "and what helps?"
+    assert "the pain down the back of my leg" in tail and "warehouse" not in tail
+    short = [
+        Turn(role="user", content="Which stretches help tight hips?"),
+        Turn(role="assistant", content="…"),
+    ]
+    assert search_texts("and what helps?", short) == [
+        "Which stretches help tight hips? and what helps?",
+        "and what helps?",
+    ]
 
 
 def test_followup_changes_what_is_found(bot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .analysis import split_units
 from .schema import Turn
 from .text import STOPWORDS, content_stems, lexical_tokens, words
 
@@ -14,6 +15,10 @@ REFERRING_WORDS = frozenset(
 )
 FEW_TOPIC_WORDS = 2
 SOME_TOPIC_WORDS = 5
+# An earlier turn longer than this is searched again by its last clauses with the follow-up (on the dev
+# follow-ups after long stories, hit@5 0.46 -> 0.54).
+LONG_TURN_WORDS = 40
+TAIL_CLAUSES = 2
 
 
 def user_turns(history: Sequence[Turn]) -> list[str]:
@@ -44,7 +49,15 @@ def search_texts(message: str, history: Sequence[Turn]) -> list[str]:
     """The phrasings to search: a follow-up is searched both with its context and on its own, so the
     earlier turn gives the topic without drowning what is newly asked."""
     query = resolve_query(message, history)
-    return [query] if query == message else [query, message]
+    if query == message:
+        return [message]
+    earlier = user_turns(history)[-1]
+    if len(earlier.split()) <= LONG_TURN_WORDS:
+        return [query, message]
+    # After a long story the question is usually in its last clauses; those with the follow-up make a
+    # phrasing whose topic is not diluted by the rest of the story.
+    tail = " ".join(split_units(earlier)[-TAIL_CLAUSES:])
+    return [query, f"{tail} {message}", message]
 
 
 _MARKER = re.compile(r"\s*\[\d+\]")
