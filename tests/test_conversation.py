@@ -174,6 +174,33 @@ def test_covered_questions_are_direct(bot, question) -> None:
     assert bot.reply(question).coverage == "direct"
 
 
+def _last_reply(bot, turns: list[str]):
+    history: list[Turn] = []
+    for turn in turns:
+        reply = bot.reply(turn, history)
+        history += [Turn(role="user", content=turn), Turn(role="assistant", content=reply.answer)]
+    return reply
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["how do I do the half kneeling hip flexor stretch?", "how long should I hold it for?"],
+        ["what does the psoas do?", "where would I feel it if its tight?"],
+    ],
+)
+def test_follow_ups_within_the_subject_are_direct(bot, turns) -> None:
+    assert _last_reply(bot, turns).coverage == "direct"
+
+
+def test_follow_up_to_a_subject_no_article_names_is_partial(bot) -> None:
+    reply = _last_reply(
+        bot, ["why do cyclists get tight hip flexors?", "does the same go for rowing machines?"]
+    )
+    assert reply.coverage == "partial"
+    assert reply.answer.startswith("The articles don't cover rowing")
+
+
 def test_suggestions_never_plug_and_never_dead_end(bot) -> None:
     seen: set[str] = set()
     for question in ("Which stretches help tight hip flexors?", "why does my hip hurt when cycling?", "hi"):

@@ -12,10 +12,14 @@ import pytest
 from hipbot.schema import Turn
 
 LOCKED = Path(__file__).parent / "data" / "locked" / "retrieval.jsonl"
+# Conversations whose follow-up turns to a subject no article covers ("and for the rowing machine?").
+LOCKED_UNCOVERED_FOLLOWUPS = Path(__file__).parent / "data" / "locked" / "uncovered_followups.jsonl"
 HIT5_FLOOR = 0.80
 HIT1_FLOOR = 0.55
 ANSWER_FLOOR = 0.50
 UNCOVERED_HONEST_FLOOR = 0.90
+UNCOVERED_FOLLOWUP_FLOOR = 0.85
+COVERED_DIRECT_FLOOR = 0.90
 OUT_OF_SCOPE_FLOOR = 0.85
 
 
@@ -35,8 +39,15 @@ def norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def figures(bot) -> dict[str, float]:
-    records = [json.loads(line) for line in LOCKED.read_text(encoding="utf-8").splitlines() if line.strip()]
-    hit1 = hit5 = answered = asked = honest = uncovered = refused = scope = 0
+    records = [
+        {**json.loads(line), "source": path.name}
+        for path in (LOCKED, LOCKED_UNCOVERED_FOLLOWUPS)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    hit1 = hit5 = answered = asked = direct = refused = scope = 0
+    honest = {LOCKED.name: 0, LOCKED_UNCOVERED_FOLLOWUPS.name: 0}
+    uncovered = dict.fromkeys(honest, 0)
     for record in records:
         turns = record.get("turns") or [record.get("question") or record.get("message")]
         history: list[Turn] = []
@@ -54,9 +65,10 @@ def figures(bot) -> dict[str, float]:
             hit5 += rank is not None and rank < 5
             answer = norm(re.sub(r"\s*\[\d+\]", "", reply.answer))
             answered += any(g in answer for g in gold)
+            direct += reply.coverage == "direct"
         elif kind == "uncovered":
-            uncovered += 1
-            honest += (not reply.in_scope) or reply.coverage != "direct"
+            uncovered[record["source"]] += 1
+            honest[record["source"]] += (not reply.in_scope) or reply.coverage != "direct"
         elif kind == "scope":
             scope += 1
             refused += (not reply.in_scope) and not reply.passages
@@ -64,7 +76,10 @@ def figures(bot) -> dict[str, float]:
         "hit@1": hit1 / asked,
         "hit@5": hit5 / asked,
         "answer_hit": answered / asked,
-        "uncovered_honest": honest / uncovered,
+        "coverage_direct": direct / asked,
+        "uncovered_honest": honest[LOCKED.name] / uncovered[LOCKED.name],
+        "uncovered_followups_honest": honest[LOCKED_UNCOVERED_FOLLOWUPS.name]
+        / uncovered[LOCKED_UNCOVERED_FOLLOWUPS.name],
         "oos_accuracy": refused / scope,
     }
 
@@ -83,6 +98,14 @@ def test_answer_holds_the_answer(figures) -> None:
 
 def test_uncovered_questions_are_not_called_direct(figures) -> None:
     assert figures["uncovered_honest"] >= UNCOVERED_HONEST_FLOOR, figures
+
+
+def test_covered_questions_are_called_direct(figures) -> None:
+    assert figures["coverage_direct"] >= COVERED_DIRECT_FLOOR, figures
+
+
+def test_follow_ups_to_uncovered_subjects_are_not_called_direct(figures) -> None:
+    assert figures["uncovered_followups_honest"] >= UNCOVERED_FOLLOWUP_FLOOR, figures
 
 
 def test_out_of_scope_questions_are_declined(figures) -> None:

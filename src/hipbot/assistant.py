@@ -216,7 +216,14 @@ class Hipbot:
         subject: 1 of 126 dev topic changes lost its first passage)."""
         k = self.settings.top_k
         if not undecided:
-            return self.retriever.search(texts, k, penalty, vectors)
+            found = self.retriever.search(texts, k, penalty, vectors)
+            if len(texts) > 1 and missing_subject(texts[-1], set(), self.corpus_stems) is None:
+                # A follow-up whose words the articles all use is as covered as the question it resolves
+                # to: the coverage model was fitted on whole questions, and the bare fragment's weak
+                # evidence reads as "partial". One that brings in a subject no article names ("and for
+                # rowing?") keeps the evidence of its phrasings together.
+                found.covered = self.retriever.search(texts[:1], k, penalty, vectors[:1]).covered
+            return found
         alone = self.retriever.search(texts[1:], k, penalty, vectors[1:])
         joined = self.retriever.search(texts, k, penalty, vectors)
         return joined if joined.covered > alone.covered else alone

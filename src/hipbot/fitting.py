@@ -110,8 +110,15 @@ def fit_ranking(
         x = np.vstack([*covered_rows, *missing_rows])
         y = np.array([1] * len(covered_rows) + [0] * len(missing_rows))
         ranking.coverage = _fit_logistic(x, y)
-        p_covered = ranking.coverage.probability(np.vstack(covered_rows))
-        p_missing = ranking.coverage.probability(np.vstack(missing_rows))
+        # The threshold comes from out-of-fold probabilities: in-sample ones flatter the questions seen.
+        missing_fold = np.random.RandomState(SEED + 1).randint(0, FOLDS, len(missing_rows))
+        row_fold = np.concatenate([fold, missing_fold])
+        p_all = np.zeros(len(y))
+        for k in range(FOLDS):
+            p_all[row_fold == k] = _fit_logistic(x[row_fold != k], y[row_fold != k]).probability(
+                x[row_fold == k]
+            )
+        p_covered, p_missing = p_all[y == 1], p_all[y == 0]
         ranking.direct_at = round(float(np.quantile(p_covered, 1 - COVERED_SHARE)), 4)
         report["coverage"] = {
             "direct_at": ranking.direct_at,
@@ -137,10 +144,11 @@ def _nearest(
     """Similarity to the closest answered and unanswered visitor question, leaving the question out."""
     answered = asked.vectors @ vector
     missing = unanswered.vectors @ vector if len(unanswered.vectors) else np.zeros(1)
-    if own_is_unanswered:
-        missing[own] = -1.0
-    else:
-        answered[own] = -1.0
+    # Near-copies of the question are left out with it: a question written by someone else has none.
+    near = missing if own_is_unanswered else answered
+    near[own] = -1.0
+    near[near >= LEAVE_OUT] = -1.0
+    if not own_is_unanswered:
         same = [j for j, text in enumerate(asked.texts) if text == asked.texts[own]]
         answered[same] = -1.0
     return float(answered.max()), float(missing.max())
